@@ -1,0 +1,216 @@
+"""Actions: one PowerShell template plus one declaration beside it.
+
+An action module in this package defines ``ACTION = Action(...)``: its template, the parameters of the
+script's ``param()`` block (type, required, secret, validator), its result data model, whether it changes
+state, and its lab simulation. The CLI, playbooks, runner and transport only ever see :class:`Action`
+objects, so adding a script means adding a template and a module here, nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from toolkit.errors import UsageError
+from toolkit.results import DataT, RawOutput, ResultDocument, parse_result
+from toolkit.secrets import Secret
+from toolkit.templates import RenderedScript, read_marker, render_template
+
+if TYPE_CHECKING:
+    from toolkit.lab.host import LabHost
+
+Validator = Callable[[Any], None]
+# A lab simulation: the host's state, the parameters as the client sent them, and whether -WhatIf
+# was given; it returns the result document the real script would print.
+Simulation = Callable[["LabHost", Mapping[str, Any], bool], dict[str, Any]]
+
+PARAM_KINDS = ("string", "string[]", "int", "bool", "secret")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a script's ``param()`` block.
+
+    Attributes:
+        name: the PowerShell parameter name, exactly as in the template's ``param()`` block.
+        kind: ``string``, ``string[]``, ``int``, ``bool`` (a switch) or ``secret`` (a password that is
+            never shown and never accepted on the command line).
+        required: the action refuses to render without it.
+        help: one line for ``jcfix templates`` and ``--help``.
+        validate: raises ``ValueError`` with a user-facing message when a value is not acceptable.
+        default: the value used when none is given (None: not sent at all).
+    """
+
+    name: str
+    kind: str = "string"
+    required: bool = False
+    help: str = ""
+    validate: Validator | None = None
+    default: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"parameter {self.name}: unknown kind {self.kind!r}")
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+    def convert(self, value: Any) -> Any:
+        """Coerce a value from the CLI, a playbook or Python into the declared kind."""
+        if self.kind == "secret":
+            if not isinstance(value, Secret):
+                raise ValueError("is a secret: give it through the environment, the keyring or a prompt")
+            return value
+        if self.kind == "string[]":
+            items = [value] if isinstance(value, str) else list(value)
+            if not all(isinstance(v, str) for v in items):
+                raise ValueError("takes text values")
+            return items
+        if self.kind == "int":
+            if isinstance(value, bool):
+                raise ValueError("takes a whole number")
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"takes a whole number, not {value!r}") from None
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"takes true or false, not {value!r}")
+        if not isinstance(value, str):
+            raise ValueError(f"takes text, not {type(value).__name__}")
+        return value
+
+
+@dataclass(frozen=True)
+class Action:
+    """The declaration that sits beside one template.
+
+    Attributes:
+        name: the action's name, also the template marker's name.
+        template: the ``.ps1.j2`` file in ``ps_templates/``.
+        version: the template version, as in its first-line marker.
+        summary: one line for ``jcfix templates``.
+        params: the script's ``param()`` block, in order.
+        result_model: the pydantic model of the document's ``data``.
+        changes_state: whether the script can change the host (it then honours ``-WhatIf``).
+        simulate: the lab's stand-in for the script (see :data:`Simulation`).
+        options: jinja2 shape switches and their defaults; never values.
+    """
+
+    name: str
+    template: str
+    version: int
+    summary: str
+    params: tuple[Param, ...]
+    result_model: type[BaseModel]
+    changes_state: bool
+    simulate: Simulation
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str) -> Param:
+        for param in self.params:
+            if param.name.lower() == name.lower():
+                return param
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise UsageError(f"{self.name}: unknown parameter {name!r} (parameters: {known})")
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Check and convert parameter values; raises :class:`UsageError` naming the parameter."""
+        bound: dict[str, Any] = {}
+        for key, value in values.items():
+            param = self.param(key)
+            try:
+                converted = param.convert(value)
+                if param.validate is not None:
+                    param.validate(converted)
+            except ValueError as exc:
+                raise UsageError(f"{self.name}: parameter {param.name} {exc}") from None
+            bound[param.name] = converted
+        for param in self.params:
+            if param.name in bound:
+                continue
+            if param.required:
+                raise UsageError(f"{self.name}: parameter {param.name} is required")
+            if param.default is not None:
+                bound[param.name] = param.default
+        return bound
+
+    def render(self, values: Mapping[str, Any] | None = None, **options: Any) -> RenderedScript:
+        """Render the template with shape ``options`` and bind ``values`` as parameters."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise UsageError(f"{self.name}: unknown template option(s): {', '.join(sorted(unknown))}")
+        script = render_template(self.template, {**self.options, **options})
+        marker = read_marker(script)
+        if marker != (self.name, self.version):
+            raise UsageError(
+                f"template {self.template} starts with marker {marker}, declaration says {(self.name, self.version)}"
+            )
+        return RenderedScript(self.name, self.version, script, self.bind(values or {}))
+
+    def parse(self, raw: RawOutput) -> ResultDocument[Any]:
+        """Validate a run's raw output against the contract and this action's data model."""
+        return parse_result(self.name, raw, self.result_model)
+
+
+def parse_param_args(action: Action, args: Iterable[str]) -> dict[str, Any]:
+    """Parse ``--param Name=value`` strings; repeating a ``string[]`` parameter adds values."""
+    values: dict[str, Any] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param {arg!r}: expected NAME=VALUE")
+        param = action.param(key.strip())
+        if param.secret:
+            raise UsageError(
+                f"--param {param.name}: secrets are never taken on the command line "
+                f"(set JCFIX_{param.name.upper()} or use the keyring)"
+            )
+        if param.kind == "string[]":
+            values.setdefault(param.name, []).append(value)
+        elif param.name in values:
+            raise UsageError(f"--param {param.name} given twice")
+        else:
+            values[param.name] = value
+    return values
+
+
+@cache
+def registry() -> dict[str, Action]:
+    """Every action declared in this package, by name."""
+    actions: dict[str, Action] = {}
+    for module_info in pkgutil.iter_modules(__path__):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        action = getattr(module, "ACTION", None)
+        if isinstance(action, Action):
+            if action.name in actions:
+                raise RuntimeError(f"two actions named {action.name!r}")
+            actions[action.name] = action
+    return dict(sorted(actions.items()))
+
+
+def get_action(name: str) -> Action:
+    """The action called ``name`` (``-`` and ``_`` are the same), or a :class:`UsageError`."""
+    key = name.replace("-", "_")
+    actions = registry()
+    if key not in actions:
+        raise UsageError(f"unknown template {name!r} (known: {', '.join(actions)})")
+    return actions[key]
+
+
+__all__ = ["Action", "DataT", "Param", "get_action", "parse_param_args", "registry"]

@@ -1,0 +1,87 @@
+"""The state of one simulated Windows host, as loaded from a scenario and changed by simulations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PrincipalSource = Literal["Local", "MicrosoftAccount", "ActiveDirectory", "AzureAD", "Unknown"]
+
+
+class _Model(BaseModel):
+    # Unknown keys in a scenario are typos: reject them with the field's name.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LabUser(_Model):
+    """A local account on a simulated host."""
+
+    name: str
+    full_name: str = ""
+    rid: int
+    enabled: bool = True
+    principal_source: PrincipalSource = "Local"
+    msa_email: str | None = None
+    hello_pin: bool = False
+    picture_password: bool = False
+    profile_path: str | None = None
+    profile_loaded: bool = False
+    signed_in: bool = False
+    description: str = ""
+    last_logon: str | None = None  # ISO 8601, UTC
+
+
+class LabAgent(_Model):
+    """The JumpCloud agent on a simulated host."""
+
+    installed: bool = True
+    running: bool = True
+    version: str = "2.10.0"
+    system_key: str | None = "5f0c1a2b3c4d5e6f7a8b9c0d"
+    managed_users: list[str] = Field(default_factory=list)
+    log_lines: list[str] = Field(default_factory=list)
+
+
+class LabFaults(_Model):
+    """Misbehaviour injected into a host's listener or engine (all off by default)."""
+
+    latency_ms: int = 0  # added to every HTTP response
+    reject_auth: bool = False  # every request gets 401
+    http_500: bool = False  # every request gets a WSMan fault with HTTP 500
+    drop_connection: bool = False  # the connection closes mid-response
+    refuse_connection: bool = False  # nothing listens
+    hang: bool = False  # accepts the connection, never answers
+    script_delay_s: float = 0.0  # each script takes this long before it answers
+    error_records: list[str] = Field(default_factory=list)  # non-terminating errors written beside the output
+    malformed_result: Literal["none", "empty", "two", "not_json", "wrong_shape"] = "none"
+
+
+class LabHost(_Model):
+    """One simulated Windows host."""
+
+    hostname: str
+    os_version: str = "10.0.22631"
+    os_caption: str = "Microsoft Windows 11 Pro"
+    ps_version: str = "5.1.22621.2506"
+    is_64bit_process: bool = True  # False: a 32-bit endpoint, Get-LocalUser is missing
+    machine_sid: str = "S-1-5-21-1004336348-1177238915-682003330"
+    users: list[LabUser] = Field(default_factory=list)
+    agent: LabAgent = Field(default_factory=LabAgent)
+    registry: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    scheduled_tasks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    backups: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    faults: LabFaults = Field(default_factory=LabFaults)
+
+    @property
+    def localaccounts_available(self) -> bool:
+        """The LocalAccounts module exists only in 64-bit PowerShell on 64-bit Windows."""
+        return self.is_64bit_process
+
+    def sid_of(self, user: LabUser) -> str:
+        return f"{self.machine_sid}-{user.rid}"
+
+    def find_user(self, name: str) -> LabUser | None:
+        """The account called ``name``, compared without case as Windows does."""
+        wanted = name.lower()
+        return next((u for u in self.users if u.name.lower() == wanted), None)
