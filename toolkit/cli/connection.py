@@ -1,0 +1,144 @@
+"""The options every host-touching command shares, added by one decorator.
+
+``@connection_options`` adds ``--host``, ``--inventory``, the WinRM settings, ``--forks`` and
+``--dry-run`` to a command and hands it one :class:`Connection` instead, so each command module stays
+small and all of them spell the options the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from toolkit.inventory import resolve_targets
+from toolkit.settings import AUTH_METHODS, ConnectionSettings, load_settings, resolve_password
+from toolkit.transport.base import HostTarget
+
+F = TypeVar("F", bound=Callable[..., Any])
+PANEL = "Connection"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a command runs and how: resolved targets, settings, and the run mode."""
+
+    targets: list[HostTarget]
+    settings: ConnectionSettings
+    forks: int
+    dry_run: bool
+
+    def with_password(self) -> ConnectionSettings:
+        """The settings with the password resolved; call only when about to connect."""
+        return resolve_password(self.settings)
+
+
+def _option(*names: str, help: str, **kwargs: Any) -> Any:
+    return typer.Option(*names, help=help, rich_help_panel=PANEL, **kwargs)
+
+
+# name -> (annotation, default) of each shared option, in --help order.
+_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "host": (
+        Annotated[list[str] | None, _option("--host", "-H", help="Host to run on (NAME or NAME:PORT); repeatable.")],
+        None,
+    ),
+    "inventory": (
+        Annotated[Path | None, _option("--inventory", "-i", help="YAML inventory of hosts.", exists=False)],
+        None,
+    ),
+    "user": (Annotated[str | None, _option("--user", "-u", help="Account to sign in with [env: JCFIX_USER].")], None),
+    "port": (Annotated[int | None, _option("--port", help="WinRM port (default 5986, or 5985 with --http).")], None),
+    "http": (
+        Annotated[bool | None, _option("--http/--https", help="Plain HTTP (5985) instead of HTTPS (5986).")],
+        None,
+    ),
+    "auth": (
+        Annotated[str | None, _option("--auth", help=f"Authentication: {', '.join(AUTH_METHODS)}.")],
+        None,
+    ),
+    "ca_cert": (
+        Annotated[str | None, _option("--ca-cert", help="CA bundle for the hosts' certificates.")],
+        None,
+    ),
+    "no_cert_validation": (
+        Annotated[bool, _option("--no-cert-validation", help="Do not verify HTTPS certificates (labs only).")],
+        False,
+    ),
+    "cert_pem": (Annotated[str | None, _option("--cert-pem", help="Client certificate for certificate auth.")], None),
+    "cert_key_pem": (Annotated[str | None, _option("--cert-key-pem", help="Its private key.")], None),
+    "connect_timeout": (
+        Annotated[float | None, _option("--connect-timeout", help="Seconds to wait for a connection.")],
+        None,
+    ),
+    "read_timeout": (
+        Annotated[float | None, _option("--read-timeout", help="Seconds to wait for one HTTP response.")],
+        None,
+    ),
+    "operation_timeout": (
+        Annotated[int | None, _option("--operation-timeout", help="Seconds a host may hold a WSMan Receive.")],
+        None,
+    ),
+    "deadline": (
+        Annotated[float | None, _option("--deadline", help="Seconds one host may take in all (default 120).")],
+        None,
+    ),
+    "config": (
+        Annotated[Path | None, _option("--config", help="Config file [env: JCFIX_CONFIG].")],
+        None,
+    ),
+    "forks": (Annotated[int, _option("--forks", help="Hosts worked on at once.", min=1, max=1024)], 32),
+    "dry_run": (
+        Annotated[
+            bool, _option("--dry-run", help="Print each host's exact script and parameters; connect to nothing.")
+        ],
+        False,
+    ),
+}
+
+
+def _build_connection(values: dict[str, Any]) -> Connection:
+    if values["no_cert_validation"]:
+        print("jcfix: warning: HTTPS certificates are not verified (--no-cert-validation)", file=sys.stderr)
+    flags = {
+        "user": values["user"],
+        "port": values["port"],
+        "scheme": None if values["http"] is None else ("http" if values["http"] else "https"),
+        "auth": values["auth"],
+        "ca_cert": values["ca_cert"],
+        "cert_validation": False if values["no_cert_validation"] else None,
+        "certificate_pem": values["cert_pem"],
+        "certificate_key_pem": values["cert_key_pem"],
+        "connect_timeout": values["connect_timeout"],
+        "read_timeout": values["read_timeout"],
+        "operation_timeout": values["operation_timeout"],
+        "deadline": values["deadline"],
+    }
+    settings = load_settings(flags, config_path=values["config"])
+    targets = resolve_targets(values["host"] or [], values["inventory"])
+    return Connection(targets=targets, settings=settings, forks=values["forks"], dry_run=values["dry_run"])
+
+
+def connection_options(func: F) -> F:
+    """Add the shared options to ``func``, which takes ``connection: Connection`` instead."""
+    signature = inspect.signature(func)
+    own = [p for name, p in signature.parameters.items() if name != "connection"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in _OPTIONS.items()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _OPTIONS}
+        return func(connection=_build_connection(values), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
+    return wrapper  # type: ignore[return-value]

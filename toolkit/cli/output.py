@@ -1,0 +1,75 @@
+"""How results leave jcfix: rich tables for people, JSON for scripts, and the run's exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from toolkit.exitcodes import ExitCode, for_statuses
+from toolkit.runner import HostReport
+
+OUTPUT_FORMATS = ("table", "json")
+STATUS_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "pending": "cyan",
+    "skipped": "dim",
+    "failed": "red",
+    "unreachable": "magenta",
+}
+
+
+def console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def reports_as_json(reports: Sequence[HostReport]) -> list[dict[str, Any]]:
+    """One object per host: its name, status and each step's validated result document."""
+    return [
+        {
+            "host": report.target.name,
+            "status": report.status,
+            "results": [result.to_json_dict() for _, result in report.results],
+        }
+        for report in reports
+    ]
+
+
+def print_json(reports: Sequence[HostReport]) -> None:
+    json.dump(reports_as_json(reports), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def print_failures(reports: Sequence[HostReport], out: Console) -> None:
+    """One line per failed step: host, category, message."""
+    for report in reports:
+        for step, result in report.results:
+            if result.status == "failed" and result.error is not None:
+                style = STATUS_STYLE["unreachable" if result.error.category == "unreachable" else "failed"]
+                out.print(
+                    f"[{style}]{report.target.name}[/]: {step.action.name} {result.error.category}: "
+                    f"{result.error.message}",
+                    markup=True,
+                    highlight=False,
+                )
+
+
+def print_tables(
+    reports: Sequence[HostReport], title: Callable[[HostReport], str], table_for: Callable[[HostReport], Table | None]
+) -> None:
+    out = console()
+    for report in reports:
+        table = table_for(report)
+        if table is not None:
+            table.title = title(report)
+            out.print(table)
+    print_failures(reports, out)
+
+
+def exit_code(reports: Sequence[HostReport]) -> ExitCode:
+    return for_statuses([r.status for r in reports])

@@ -1,0 +1,26 @@
+"""jcfix's exit codes, one place for the CLI, the README and the tests."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # every host answered and nothing needs attention
+    INTERNAL = 1  # a bug in jcfix (the message says where to report it)
+    USAGE = 2  # bad input, found before anything connected
+    FAILED = 3  # a script failed, the host refused the credentials, or the protocol broke on some host
+    UNREACHABLE = 4  # some host could not be reached (refused, timed out, past the deadline)
+    CHANGED = 5  # changes were made, would be made (check mode), or are pending on some host
+    BLOCKERS = 6  # diagnose found takeover or provisioning blockers
+
+
+def for_statuses(statuses: list[str]) -> ExitCode:
+    """The exit code for a run whose hosts ended with ``statuses`` (worst first)."""
+    if "unreachable" in statuses:
+        return ExitCode.UNREACHABLE
+    if "failed" in statuses:
+        return ExitCode.FAILED
+    if "changed" in statuses or "pending" in statuses:
+        return ExitCode.CHANGED
+    return ExitCode.OK

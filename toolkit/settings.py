@@ -1,0 +1,213 @@
+"""Connection settings: command-line flags over ``JCFIX_*`` environment variables over a config file.
+
+The password is the exception: it comes only from ``JCFIX_PASSWORD``, the OS keyring (service
+``jcfix``, keyed by user) or an interactive prompt, never from a flag or the config file, so it never
+sits in a shell history, a process list or a file someone commits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import yaml
+
+from toolkit.errors import UsageError
+from toolkit.secrets import Secret
+
+AUTH_METHODS = ("negotiate", "ntlm", "kerberos", "basic", "certificate", "credssp")
+KEYRING_SERVICE = "jcfix"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How to reach Windows hosts over WinRM.
+
+    Attributes:
+        scheme: ``https`` (default, port 5986) or ``http`` (port 5985).
+        port: None means the scheme's default port.
+        auth: one of :data:`AUTH_METHODS`; ``negotiate`` by default.
+        user: the account to sign in with (``DOMAIN\\user`` or ``user@domain`` for domain accounts).
+        password: a :class:`Secret`; filled by :func:`resolve_password`.
+        cert_validation: verify the host's HTTPS certificate (on by default).
+        ca_cert: a CA bundle to verify against, instead of the system store.
+        certificate_pem, certificate_key_pem: client certificate files for ``certificate`` auth.
+        connect_timeout: seconds to wait for a TCP/TLS connection.
+        read_timeout: seconds to wait for one HTTP response; kept above ``operation_timeout``.
+        operation_timeout: seconds the host may hold a WSMan Receive before answering "no output yet".
+        deadline: seconds one host may take in all, enforced by jcfix whatever pypsrp retries.
+    """
+
+    scheme: Literal["http", "https"] = "https"
+    port: int | None = None
+    auth: str = "negotiate"
+    user: str | None = None
+    password: Secret | None = None
+    cert_validation: bool = True
+    ca_cert: str | None = None
+    certificate_pem: str | None = None
+    certificate_key_pem: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    operation_timeout: int = 20
+    deadline: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.scheme not in ("http", "https"):
+            raise UsageError(f"scheme must be http or https, not {self.scheme!r}")
+        if self.auth not in AUTH_METHODS:
+            raise UsageError(f"auth must be one of {', '.join(AUTH_METHODS)}, not {self.auth!r}")
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise UsageError(f"port must be 1..65535, not {self.port}")
+        for name in ("connect_timeout", "read_timeout", "deadline"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"{name.replace('_', '-')} must be more than 0 seconds")
+        if self.operation_timeout < 1:
+            raise UsageError("operation-timeout must be at least 1 second")
+        if self.read_timeout <= self.operation_timeout:
+            # The host may legitimately hold a Receive for operation_timeout seconds.
+            raise UsageError(
+                f"read-timeout ({self.read_timeout:g}s) must be longer than operation-timeout "
+                f"({self.operation_timeout}s)"
+            )
+        if self.auth == "certificate" and self.scheme != "https":
+            raise UsageError("certificate auth needs https")
+
+    @property
+    def default_port(self) -> int:
+        return 5986 if self.scheme == "https" else 5985
+
+    def with_overrides(self, **changes: Any) -> ConnectionSettings:
+        """A copy with the non-None ``changes`` applied (validated again)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(ConnectionSettings)}
+_ENV_FIELDS = {
+    "JCFIX_SCHEME": "scheme",
+    "JCFIX_PORT": "port",
+    "JCFIX_AUTH": "auth",
+    "JCFIX_USER": "user",
+    "JCFIX_CA_CERT": "ca_cert",
+    "JCFIX_CERT_VALIDATION": "cert_validation",
+    "JCFIX_CONNECT_TIMEOUT": "connect_timeout",
+    "JCFIX_READ_TIMEOUT": "read_timeout",
+    "JCFIX_OPERATION_TIMEOUT": "operation_timeout",
+    "JCFIX_DEADLINE": "deadline",
+}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    kind = str(_FIELD_TYPES[name])
+    try:
+        if "bool" in kind:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if "int" in kind and "float" not in kind:
+            return int(value)
+        if "float" in kind:
+            return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{origin}: {name} has an invalid value {value!r}") from None
+    return str(value)
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("JCFIX_CONFIG") or Path(platformdirs.user_config_dir("jcfix")) / "config.yaml")
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Settings from a YAML config file (``connection:`` mapping); a missing default file is empty."""
+    if not path.exists():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+    section = document.get("connection", {}) if isinstance(document, dict) else None
+    if not isinstance(section, dict):
+        raise UsageError(f"{path}: 'connection' must be a mapping of settings")
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        name = str(key).replace("-", "_")
+        if name == "password":
+            raise UsageError(f"{path}: passwords are not read from files; use JCFIX_PASSWORD or the keyring")
+        if name not in _FIELD_TYPES:
+            raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_FIELD_TYPES))})")
+        values[name] = _coerce(name, value, str(path))
+    return values
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> ConnectionSettings:
+    """Settings from flags, then environment, then the config file, then defaults."""
+    environ = os.environ if environ is None else environ
+    values = load_config_file(config_path or default_config_path())
+    for env_name, name in _ENV_FIELDS.items():
+        if environ.get(env_name):
+            values[name] = _coerce(name, environ[env_name], env_name)
+    for name, value in (flags or {}).items():
+        if value is not None:
+            values[name] = value
+    return ConnectionSettings(**values)
+
+
+def resolve_password(
+    settings: ConnectionSettings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    prompt: bool = True,
+) -> ConnectionSettings:
+    """Fill in the password from ``JCFIX_PASSWORD``, the keyring, or a prompt (in that order).
+
+    ``certificate`` auth needs none. Raises :class:`UsageError` when no source has one, so a run
+    stops before anything connects.
+    """
+    if settings.auth == "certificate":
+        if not (settings.certificate_pem and settings.certificate_key_pem):
+            raise UsageError("certificate auth needs --cert-pem and --cert-key-pem")
+        return settings
+    if not settings.user:
+        raise UsageError("no user: give --user or set JCFIX_USER")
+    environ = os.environ if environ is None else environ
+    if environ.get("JCFIX_PASSWORD"):
+        return replace(settings, password=Secret(environ["JCFIX_PASSWORD"]))
+    stored = _keyring_password(settings.user)
+    if stored:
+        return replace(settings, password=Secret(stored))
+    if prompt:
+        import sys
+
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            return replace(settings, password=Secret(getpass.getpass(f"Password for {settings.user}: ")))
+    raise UsageError(
+        f"no password for {settings.user}: set JCFIX_PASSWORD, store it in the keyring, or run interactively"
+    )
+
+
+def _keyring_password(user: str) -> str | None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:  # keyring is a dependency, but a broken backend must not stop a run
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, user)
+    except (KeyringError, RuntimeError, OSError):
+        return None

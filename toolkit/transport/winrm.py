@@ -1,0 +1,194 @@
+"""The WinRM transport: one pypsrp runspace pool per host, reused for every script of a run.
+
+Built from pypsrp's layers directly (``WSMan`` → ``RunspacePool`` → ``PowerShell``) rather than
+``Client.execute_ps``, which opens a pool per call and wraps the script in ``Invoke-Expression``.
+Scripts go in with ``add_script`` and their values with ``add_parameters``: nothing is spliced.
+
+pypsrp retries a Receive that hits a read timeout five times with growing sleeps, so a hung host
+costs minutes by default. jcfix gives every host a hard deadline: each HTTP request's timeouts are
+clamped to what is left of it, and once it has passed no further request is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from pypsrp.complex_objects import ErrorRecord
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.wsman import WSMan
+
+from toolkit.results import RawOutput
+from toolkit.secrets import Secret
+from toolkit.settings import ConnectionSettings
+from toolkit.templates import RenderedScript
+from toolkit.transport.base import HostTarget, TransportError
+from toolkit.transport.errors import DeadlineExceeded, classify
+
+log = logging.getLogger(__name__)
+
+
+def error_record_text(record: Any) -> str:
+    """The text an admin would see for a PowerShell error record."""
+    text = ""
+    if isinstance(record, ErrorRecord):
+        text = str(record) or record.message or ""
+        if record.fq_error and record.fq_error not in text:
+            text = f"{text} ({record.fq_error})" if text else record.fq_error
+    else:
+        text = str(record)
+    return " ".join(text.split()) or "unknown error"
+
+
+class _Deadline:
+    """Clamps every HTTP request of one host to the time left before its deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.expires - time.monotonic()
+
+    def clamp(self, timeout: Any) -> tuple[float, float]:
+        left = self.remaining()
+        if left <= 0:
+            raise DeadlineExceeded(self.seconds)
+        if isinstance(timeout, tuple):
+            connect, read = timeout
+        else:
+            connect = read = timeout if timeout is not None else left
+        return (min(float(connect), left), min(float(read), left))
+
+    def install(self, wsman: WSMan) -> None:
+        """Wrap the HTTP adapters of ``wsman``'s session so each send honours the deadline.
+
+        The adapters are wrapped rather than the session because NTLM's second leg is sent by the
+        auth hook through ``response.connection`` (the adapter), bypassing ``Session.send``.
+        """
+        transport = wsman.transport
+        if transport.session is None:
+            transport.session = transport._build_session()
+        for adapter in transport.session.adapters.values():
+            original_send = adapter.send
+
+            def send(request: Any, *args: Any, _send: Any = original_send, **kwargs: Any) -> Any:
+                kwargs["timeout"] = self.clamp(kwargs.get("timeout"))
+                return _send(request, *args, **kwargs)
+
+            adapter.send = send  # type: ignore[method-assign]
+
+
+class WinRMSession:
+    """One host over WinRM: a runspace pool opened on first use and reused until :meth:`close`.
+
+    Args:
+        target: the host and any per-host connection overrides.
+        settings: the run's connection settings (with the password already resolved).
+    """
+
+    def __init__(self, target: HostTarget, settings: ConnectionSettings) -> None:
+        self.target = target
+        self.settings = settings
+        self._deadline = _Deadline(settings.deadline)
+        self._wsman: WSMan | None = None
+        self._pool: RunspacePool | None = None
+
+    def __repr__(self) -> str:
+        return f"WinRMSession({self.target.name!r})"
+
+    def _connect(self) -> RunspacePool:
+        if self._pool is not None:
+            return self._pool
+        settings = self.settings
+        scheme = self.target.scheme or settings.scheme
+        port = self.target.port or settings.port or (5986 if scheme == "https" else 5985)
+        password = settings.password.reveal() if isinstance(settings.password, Secret) else None
+        cert_validation: bool | str = settings.cert_validation
+        if settings.cert_validation and settings.ca_cert:
+            cert_validation = settings.ca_cert
+        extra: dict[str, Any] = {}
+        if settings.certificate_pem:
+            extra = {"certificate_pem": settings.certificate_pem, "certificate_key_pem": settings.certificate_key_pem}
+        self._wsman = WSMan(
+            self.target.connect_address,
+            port=port,
+            username=settings.user,
+            password=password,
+            ssl=scheme == "https",
+            auth=self.target.auth or settings.auth,
+            cert_validation=cert_validation,
+            connection_timeout=int(max(1, settings.connect_timeout)),
+            read_timeout=int(max(2, settings.read_timeout)),
+            operation_timeout=settings.operation_timeout,
+            reconnection_retries=0,
+            # No sleeping between pypsrp's read-timeout retries: the deadline bounds them instead.
+            reconnection_backoff=0.0,
+            no_proxy=True,
+            **extra,
+        )
+        self._deadline.install(self._wsman)
+        pool = RunspacePool(self._wsman)
+        pool.open()
+        self._pool = pool
+        return pool
+
+    def run(self, rendered: RenderedScript, *, whatif: bool = False) -> RawOutput:
+        """Run ``rendered`` with its parameters; raises :class:`TransportError` when the host fails us."""
+        try:
+            pool = self._connect()
+            shell = PowerShell(pool)
+            shell.add_script(rendered.script)
+            parameters = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in rendered.parameters.items()}
+            if whatif:
+                parameters["WhatIf"] = True
+            if parameters:
+                shell.add_parameters(parameters)
+            output = shell.invoke()
+        except Exception as exc:  # every failure leaves as one classified line
+            raise classify(exc, host=self.target.name) from None
+        records = list(shell.streams.error)
+        terminating = None
+        if shell.had_errors and records:
+            # pypsrp appends the PipelineState's error record last when the pipeline failed.
+            terminating = error_record_text(records.pop())
+        elif shell.had_errors:
+            terminating = "the pipeline failed without an error record"
+        return RawOutput(
+            output=list(output),
+            error_records=[error_record_text(r) for r in records],
+            terminating_error=terminating,
+        )
+
+    def close(self) -> None:
+        """Close the runspace pool and the HTTP session; a host already gone is not an error here."""
+        pool, wsman = self._pool, self._wsman
+        self._pool = self._wsman = None
+        if pool is not None:
+            try:
+                if self._deadline.remaining() <= 0:
+                    # Past the deadline a polite close would only wait on a dead host again.
+                    raise DeadlineExceeded(self._deadline.seconds)
+                pool.close()
+            except Exception as exc:  # closing is best effort; the result is already decided
+                log.debug("closing the pool on %s failed: %s", self.target.name, classify(exc, host=self.target.name))
+        if wsman is not None:
+            try:
+                wsman.close()
+            except Exception:  # the HTTP session may be half-open; nothing more to do
+                log.debug("closing the HTTP session on %s failed", self.target.name, exc_info=True)
+
+    def __enter__(self) -> WinRMSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_session(target: HostTarget, settings: ConnectionSettings) -> WinRMSession:
+    """A session for ``target``; nothing connects until the first :meth:`WinRMSession.run`."""
+    return WinRMSession(target, settings)
+
+
+__all__ = ["TransportError", "WinRMSession", "error_record_text", "open_session"]
