@@ -69,7 +69,12 @@ class Param:
                 raise ValueError("is a secret: give it through the environment, the keyring or a prompt")
             return value
         if self.kind == "string[]":
-            items = [value] if isinstance(value, str) else list(value)
+            if isinstance(value, str):
+                items = [value]
+            elif isinstance(value, (list, tuple)):
+                items = list(value)
+            else:
+                raise ValueError(f"takes text values, not {type(value).__name__}")
             if not all(isinstance(v, str) for v in items):
                 raise ValueError("takes text values")
             return items
