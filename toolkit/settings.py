@@ -7,6 +7,7 @@ sits in a shell history, a process list or a file someone commits.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -199,6 +200,22 @@ def resolve_password(
     raise UsageError(
         f"no password for {settings.user}: set JCFIX_PASSWORD, store it in the keyring, or run interactively"
     )
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` is a loopback IP (127.0.0.0/8, ::1) or ``localhost``."""
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_cleartext(address: str, scheme: str, auth: str) -> None:
+    """Refuse Basic auth over plain HTTP except on loopback (the lab): it would send the password in clear."""
+    if auth == "basic" and scheme == "http" and not is_loopback(address):
+        raise UsageError(f"{address}: Basic auth over plain HTTP would send the password in clear; use HTTPS")
 
 
 def _keyring_password(user: str) -> str | None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from toolkit.inventory import resolve_targets
-from toolkit.settings import AUTH_METHODS, ConnectionSettings, load_settings, resolve_password
+from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings, resolve_password
 from toolkit.transport.base import HostTarget
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,6 +122,8 @@ def _build_connection(values: dict[str, Any]) -> Connection:
     }
     settings = load_settings(flags, config_path=values["config"])
     targets = resolve_targets(values["host"] or [], values["inventory"])
+    for target in targets:
+        check_cleartext(target.connect_address, target.scheme or settings.scheme, target.auth or settings.auth)
     return Connection(targets=targets, settings=settings, forks=values["forks"], dry_run=values["dry_run"])
 
 

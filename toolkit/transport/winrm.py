@@ -21,7 +21,7 @@ from pypsrp.wsman import WSMan
 
 from toolkit.results import RawOutput
 from toolkit.secrets import Secret
-from toolkit.settings import ConnectionSettings
+from toolkit.settings import ConnectionSettings, check_cleartext
 from toolkit.templates import RenderedScript
 from toolkit.transport.base import HostTarget, TransportError
 from toolkit.transport.errors import DeadlineExceeded, classify
@@ -111,13 +111,17 @@ class WinRMSession:
         extra: dict[str, Any] = {}
         if settings.certificate_pem:
             extra = {"certificate_pem": settings.certificate_pem, "certificate_key_pem": settings.certificate_key_pem}
+        auth = self.target.auth or settings.auth
+        check_cleartext(self.target.connect_address, scheme, auth)
         self._wsman = WSMan(
             self.target.connect_address,
             port=port,
             username=settings.user,
             password=password,
             ssl=scheme == "https",
-            auth=self.target.auth or settings.auth,
+            auth=auth,
+            # Basic over HTTP has no message encryption; check_cleartext allowed it for loopback only.
+            encryption="never" if (auth == "basic" and scheme == "http") else "auto",
             cert_validation=cert_validation,
             connection_timeout=int(max(1, settings.connect_timeout)),
             read_timeout=int(max(2, settings.read_timeout)),
