@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import templates_cmd, users
+from toolkit.cli import diagnose, templates_cmd, users
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -25,6 +25,7 @@ app = typer.Typer(
 app.command("templates")(templates_cmd.list_templates)
 app.command("render")(templates_cmd.render)
 app.add_typer(users.app, name="users")
+app.command("diagnose")(diagnose.diagnose_command)
 
 # Sub-apps registered by name: each module owns its commands.
 SUBCOMMANDS: list[tuple[str, str]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,13 @@ def _build_connection(values: dict[str, Any]) -> Connection:
 def connection_options(func: F) -> F:
     """Add the shared options to ``func``, which takes ``connection: Connection`` instead."""
     signature = inspect.signature(func)
-    own = [p for name, p in signature.parameters.items() if name != "connection"]
+    # Resolve the command's own annotations (strings under postponed evaluation) in its module.
+    hints = typing.get_type_hints(func, include_extras=True)
+    own = [
+        p.replace(annotation=hints.get(name, p.annotation))
+        for name, p in signature.parameters.items()
+        if name != "connection"
+    ]
     shared = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
         for name, (annotation, default) in _OPTIONS.items()

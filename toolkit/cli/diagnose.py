@@ -1,0 +1,114 @@
+"""``jcfix diagnose``: for each device and each JumpCloud user expected on it, what blocks takeover or
+provisioning, and the jcfix command that fixes it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from toolkit.actions import get_action
+from toolkit.actions.collect_facts import HostFacts
+from toolkit.cli.connection import Connection, connection_options
+from toolkit.cli.execute import run_action
+from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console, print_failures
+from toolkit.errors import UsageError
+from toolkit.exitcodes import ExitCode, for_statuses
+from toolkit.rules import Finding, diagnose
+from toolkit.runner import HostReport
+from toolkit.transport.base import HostTarget
+
+DIAGNOSIS_SCHEMA = 1
+SEVERITY_STYLE = {"blocker": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def expected_users(target: HostTarget, jc_users: Sequence[str]) -> list[str]:
+    """The JumpCloud usernames to check on ``target``: ``--jc-user`` values, else the inventory's ``jc_users``."""
+    if jc_users:
+        return list(jc_users)
+    listed = target.vars.get("jc_users") or []
+    if isinstance(listed, str):
+        listed = [listed]
+    return [str(u) for u in listed]
+
+
+def host_diagnosis(report: HostReport, jc_users: Sequence[str]) -> dict[str, Any]:
+    """One host's diagnosis in the documented JSON shape."""
+    (_, result), *_ = report.results
+    findings: list[Finding] = []
+    if isinstance(result.data, HostFacts):
+        findings = diagnose(report.target.name, result.data, jc_users)
+    return {
+        "host": report.target.name,
+        "status": report.status,
+        "error": result.error.model_dump() if result.error else None,
+        "jc_users": list(jc_users),
+        "blockers": sum(f.severity == "blocker" for f in findings),
+        "findings": [f.to_dict() for f in findings],
+        "facts": result.data.model_dump() if isinstance(result.data, HostFacts) else None,
+    }
+
+
+def _print_tables(diagnoses: Sequence[dict[str, Any]], reports: Sequence[HostReport]) -> None:
+    out = console()
+    for diagnosis in diagnoses:
+        if diagnosis["error"] is not None:
+            continue
+        style = "red" if diagnosis["blockers"] else "green"
+        users = ", ".join(diagnosis["jc_users"]) or "no JumpCloud users given"
+        table = Table(title=f"{diagnosis['host']}: {diagnosis['blockers']} blocker(s) — {users}", title_style=style)
+        for column in ("Severity", "Code", "JumpCloud user", "What is wrong", "Fix"):
+            table.add_column(column, overflow="fold")
+        for finding in diagnosis["findings"]:
+            severity = finding["severity"]
+            table.add_row(
+                f"[{SEVERITY_STYLE[severity]}]{severity}[/]",
+                finding["code"],
+                finding["subject"] or "",
+                finding["message"],
+                finding["fix"] or "",
+            )
+        out.print(table)
+    print_failures(reports, out)
+    counts: dict[str, int] = {}
+    for diagnosis in diagnoses:
+        counts[diagnosis["status"]] = counts.get(diagnosis["status"], 0) + 1
+    summary = ", ".join(f"[{STATUS_STYLE.get(k, '')}]{v} {k}[/]" for k, v in sorted(counts.items()))
+    blocked = sum(1 for d in diagnoses if d["blockers"])
+    out.print(f"{len(diagnoses)} host(s): {summary}; {blocked} with blockers", highlight=False)
+
+
+def exit_code_for(diagnoses: Sequence[dict[str, Any]]) -> ExitCode:
+    transport = for_statuses([d["status"] for d in diagnoses])
+    if transport in (ExitCode.UNREACHABLE, ExitCode.FAILED):
+        return transport
+    return ExitCode.BLOCKERS if any(d["blockers"] for d in diagnoses) else ExitCode.OK
+
+
+@connection_options
+def diagnose_command(
+    connection: Connection,
+    jc_user: Annotated[
+        list[str] | None,
+        typer.Option("--jc-user", "-j", help="JumpCloud username expected on the hosts; repeatable."),
+    ] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="table or json.")] = "table",
+) -> int:
+    """Find every takeover and provisioning blocker, with the command that fixes each."""
+    if output not in OUTPUT_FORMATS:
+        raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+    users_for = {t.name: expected_users(t, jc_user or []) for t in connection.targets}
+    reports = run_action(connection, get_action("collect_facts"))
+    if reports is None:
+        return ExitCode.OK
+    diagnoses = [host_diagnosis(r, users_for[r.target.name]) for r in reports]
+    if output == "json":
+        json.dump({"schema": DIAGNOSIS_SCHEMA, "hosts": diagnoses}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_tables(diagnoses, reports)
+    return exit_code_for(diagnoses)

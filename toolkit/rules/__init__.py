@@ -1,0 +1,94 @@
+"""Diagnosis rules: pure Python from a host's facts and its expected JumpCloud users to findings.
+
+PowerShell only collects facts (the ``collect_facts`` action); every decision is made here, where it is
+testable without Windows. Each module in this package checks one concern and has the same shape::
+
+    def check(ctx: Context) -> Iterator[Finding]
+
+:func:`diagnose` runs them all, then adds the per-user verdicts (``TAKEOVER_READY`` and friends) that
+depend on what the others found.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from toolkit.actions.collect_facts import AccountFacts, HostFacts
+
+Severity = Literal["blocker", "warning", "info"]
+SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing diagnose found on a host.
+
+    Attributes:
+        code: stable identifier (``CASE_MISMATCH``...), documented in the README.
+        severity: ``blocker`` stops takeover/provisioning; ``warning`` may; ``info`` is context.
+        message: one line in the admin's words.
+        subject: the JumpCloud username it concerns, or None for host-wide findings.
+        evidence: the facts it rests on, as read from the host.
+        fix: the exact jcfix command that fixes it, when there is one.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    subject: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Match:
+    """How a JumpCloud username relates to the host's local accounts."""
+
+    kind: Literal["exact", "case", "full_name", "space", "none"]
+    account: AccountFacts | None = None
+    also_full_name: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every rule sees: the host, its facts, and the JumpCloud usernames expected on it."""
+
+    host: str
+    facts: HostFacts
+    jc_users: Sequence[str]
+
+    def command(self, *words: str) -> str:
+        """A jcfix command line for this host, quoted for a POSIX shell."""
+        return shlex.join(["jcfix", *words[:2], "--host", self.host, *words[2:]])
+
+    def match(self, jc_user: str) -> Match:
+        from toolkit.rules.matching import match_account
+
+        return match_account(self.facts.users, jc_user)
+
+    def signed_in(self, account: AccountFacts) -> bool:
+        """Signed in interactively, or with its profile hive loaded (a fix would fight over it)."""
+        names = {n.casefold() for n in self.facts.signed_in}
+        return account.name.casefold() in names or account.profile_loaded
+
+
+def diagnose(host: str, facts: HostFacts, jc_users: Sequence[str]) -> list[Finding]:
+    """Every finding for ``host``, blockers first, then by JumpCloud user and code."""
+    from toolkit.rules import accounts, agent, names, verdicts
+
+    ctx = Context(host, facts, list(dict.fromkeys(jc_users)))
+    findings: list[Finding] = []
+    for module in (agent, names, accounts):
+        findings.extend(module.check(ctx))
+    findings.extend(verdicts.check(ctx, findings))
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.subject or "", f.code))
+
+
+def blockers(findings: Sequence[Finding]) -> Iterator[Finding]:
+    return (f for f in findings if f.severity == "blocker")

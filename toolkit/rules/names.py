@@ -1,0 +1,71 @@
+"""Username findings: invalid JumpCloud names and the near-misses that make the agent miss an account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from toolkit.naming import name_problems
+from toolkit.rules import Context, Finding
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    claimed: set[str] = set()
+    for jc_user in ctx.jc_users:
+        problems = name_problems(jc_user)
+        if problems:
+            yield Finding(
+                "JC_USERNAME_INVALID",
+                "blocker",
+                f"JumpCloud username {jc_user!r} cannot be a Windows account name: {'; '.join(problems)}. "
+                "Change it in the JumpCloud console.",
+                subject=jc_user,
+                evidence={"problems": problems},
+            )
+        match = ctx.match(jc_user)
+        if match.account is not None:
+            claimed.add(match.account.name)
+        if match.kind == "case":
+            account = match.account
+            assert account is not None
+            note = " (its Full Name matches too, which does not count)" if match.also_full_name else ""
+            yield Finding(
+                "CASE_MISMATCH",
+                "blocker",
+                f"Local account {account.name!r} differs from JumpCloud user {jc_user!r} only in letter case{note}; "
+                "the agent matches case-sensitively and will not take it over.",
+                subject=jc_user,
+                evidence={"local_username": account.name, "jc_username": jc_user, "sid": account.sid},
+                fix=ctx.command("fix", "rename", "--user", account.name, "--to", jc_user),
+            )
+        elif match.kind == "full_name":
+            account = match.account
+            assert account is not None
+            yield Finding(
+                "FULLNAME_ONLY_MATCH",
+                "blocker",
+                f"JumpCloud user {jc_user!r} matches the Full Name of local account {account.name!r}, not its "
+                "username: JumpCloud links by username only and would create a second account.",
+                subject=jc_user,
+                evidence={"local_username": account.name, "full_name": account.full_name, "sid": account.sid},
+                fix=ctx.command("fix", "rename", "--user", account.name, "--to", jc_user),
+            )
+        elif match.kind == "space":
+            account = match.account
+            assert account is not None
+            yield Finding(
+                "USERNAME_HAS_SPACE",
+                "blocker",
+                f"Local account {account.name!r} looks like JumpCloud user {jc_user!r} but has a space in its "
+                "username, which JumpCloud cannot take over: rename it.",
+                subject=jc_user,
+                evidence={"local_username": account.name, "sid": account.sid},
+                fix=ctx.command("fix", "rename", "--user", account.name, "--to", jc_user),
+            )
+    for account in ctx.facts.users:
+        if " " in account.name and account.name not in claimed:
+            yield Finding(
+                "USERNAME_HAS_SPACE",
+                "info",
+                f"Local account {account.name!r} has a space in its username; JumpCloud could not take it over.",
+                evidence={"local_username": account.name, "sid": account.sid},
+            )
