@@ -35,6 +35,9 @@ ErrorCategory = Literal[
     "invalid_input",  # the script refused its parameters (checked again on the host)
 ]
 
+# The keys every document on the wire carries.
+WIRE_KEYS: tuple[str, ...] = ("schema", "action", "status", "changed", "data", "findings", "error")
+
 DataT = TypeVar("DataT", bound=BaseModel)
 
 
@@ -109,17 +112,38 @@ def _summarise_validation(exc: ValidationError) -> str:
 
 def validate_document(action: str, document: Any, data_model: type[DataT]) -> ResultDocument[DataT]:
     """Validate one decoded JSON document against the contract and the action's data model."""
+    if isinstance(document, dict):
+        # On the wire every key is present (New-JcfixResult writes them all); defaults are for Python only.
+        missing = [key for key in WIRE_KEYS if key not in document]
+        if missing:
+            return failed(action, "invalid_result", f"result document lacks {', '.join(missing)}")
+        if document.get("status") == "failed":
+            # A script that failed midway may have filled part of data: a failed result carries none, and
+            # a half-built data must not hide the host's error behind a shape complaint.
+            document = {**document, "data": None}
     try:
-        result = ResultDocument[data_model].model_validate(document)  # type: ignore[valid-type]
+        # strict: the document is JSON, so no coercion ("false" is not a bool, 1 is not true).
+        result = ResultDocument[data_model].model_validate(document, strict=True)  # type: ignore[valid-type]
     except ValidationError as exc:
         return failed(action, "invalid_result", f"result document has the wrong shape: {_summarise_validation(exc)}")
     if result.action != action:
         return failed(action, "invalid_result", f"result document is for action {result.action!r}, not {action!r}")
     if result.status == "failed" and result.error is None:
         return failed(action, "invalid_result", "result document says failed but carries no error")
+    if result.status != "failed" and result.error is not None:
+        return failed(
+            action,
+            "invalid_result",
+            f"result document says {result.status} but carries an error: {result.error.message}",
+        )
     if result.status != "failed" and result.data is None:
         return failed(action, "invalid_result", f"result document says {result.status} but carries no data")
     return result
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    """The start of what the host printed, quoted, so a failure shows the host's own words."""
+    return repr(text[:limit]) + (f" ... ({len(text)} characters)" if len(text) > limit else "")
 
 
 def parse_result(action: str, raw: RawOutput, data_model: type[DataT]) -> ResultDocument[DataT]:
@@ -138,7 +162,7 @@ def parse_result(action: str, raw: RawOutput, data_model: type[DataT]) -> Result
     try:
         document = json.loads(text)
     except ValueError as exc:
-        return failed(action, "invalid_result", f"script returned invalid JSON: {exc}")
+        return failed(action, "invalid_result", f"script returned invalid JSON ({exc}): {_excerpt(text)}")
     return validate_document(action, document, data_model)
 
 
