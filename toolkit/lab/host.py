@@ -72,6 +72,9 @@ class LabHost(_Model):
     scheduled_tasks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     backups: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     faults: LabFaults = Field(default_factory=LabFaults)
+    # Scenario metadata, not host state: the JumpCloud usernames this host is expected to end up with
+    # (for diagnose tests and inventories). Simulations never read it.
+    jc_users: list[str] = Field(default_factory=list)
 
     @property
     def localaccounts_available(self) -> bool:
