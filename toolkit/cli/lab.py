@@ -1,0 +1,209 @@
+"""``jcfix lab``: start and stop a fleet of simulated Windows hosts on loopback, list its scenarios.
+
+``jcfix lab up`` starts ``python -m toolkit.lab.server`` as a detached process, waits until every
+listener is bound, writes an inventory file and a state file in the lab directory
+(``platformdirs.user_state_dir("jcfix")/lab``, or ``$JCFIX_LAB_DIR``), and prints how to use it.
+``jcfix lab down`` stops that process (by the pid it recorded, after checking it is still the lab).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+import typer
+import yaml
+
+from toolkit.errors import JcfixError, UsageError
+from toolkit.lab.auth import LAB_PASSWORD, LAB_USERNAME
+from toolkit.lab.scenarios import RANDOM_SCENARIO, builtin_names, describe, load_hosts
+from toolkit.lab.server import ADDRESSING_MODES, AUTH_MODES, DEFAULT_BASE_ADDRESS
+
+app = typer.Typer(help="A lab of simulated Windows hosts speaking real WinRM on loopback.", no_args_is_help=True)
+
+STATE_FILE = "lab.json"
+INVENTORY_FILE = "inventory.yaml"
+READY_FILE = "ready"
+LOG_FILE = "lab.log"
+START_TIMEOUT_S = 120.0
+
+
+class LabError(JcfixError):
+    """The lab process could not be started or stopped."""
+
+    exit_code = 1
+
+
+def lab_dir() -> Path:
+    """Where the lab keeps its state, inventory and log (``$JCFIX_LAB_DIR`` overrides)."""
+    override = os.environ.get("JCFIX_LAB_DIR")
+    return Path(override) if override else Path(platformdirs.user_state_dir("jcfix")) / "lab"
+
+
+def _read_state(directory: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_lab_process(pid: int) -> bool:
+    """Whether ``pid`` is alive and still the lab server (not a reused pid)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():
+        return b"toolkit.lab.server" in cmdline.read_bytes()
+    return True  # no /proc (macOS): the recorded pid is the best we know
+
+
+def _usage_text(state: dict[str, Any]) -> str:
+    inventory = state["inventory"]
+    flags = "--http" if state["scheme"] == "http" else ""
+    if state.get("ca_cert"):
+        flags = f"--ca-cert {state['ca_cert']}"
+    auth = state["auth"]
+    return "\n".join(
+        [
+            f"lab up: {state['hosts']} hosts, scenario {state['scenario']}, {state['scheme']}, {auth} auth "
+            f"(pid {state['pid']})",
+            f"inventory: {inventory}",
+            "",
+            "use it:",
+            f"  export JCFIX_USER={LAB_USERNAME}",
+            f"  export JCFIX_PASSWORD='{LAB_PASSWORD}'",
+            f"  jcfix users list --inventory {inventory} {flags} --auth {auth}".rstrip(),
+            "stop it:",
+            "  jcfix lab down",
+        ]
+    )
+
+
+@app.command("up")
+def up(
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="Built-in scenario name or YAML file.")] = "mixed",
+    hosts: Annotated[
+        int | None, typer.Option("--hosts", "-n", help="Number of hosts (default: the scenario's).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the 'random' scenario.")] = 1,
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a fresh self-signed certificate.")] = False,
+    auth: Annotated[str, typer.Option("--auth", help=f"Lab auth: {', '.join(AUTH_MODES)}.")] = "basic",
+    addressing: Annotated[
+        str, typer.Option("--addressing", help="'addresses': 127.0.x.y:5985 per host; 'ports': 127.0.0.1:N.")
+    ] = "addresses",
+    base_address: Annotated[
+        str, typer.Option("--base-address", help="First loopback address in 'addresses' mode.")
+    ] = DEFAULT_BASE_ADDRESS,
+) -> None:
+    """Start a lab in the background and write its inventory."""
+    if auth not in AUTH_MODES:
+        raise UsageError(f"--auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
+    if addressing not in ADDRESSING_MODES:
+        raise UsageError(f"--addressing must be one of {', '.join(ADDRESSING_MODES)}, not {addressing!r}")
+    count = len(load_hosts(scenario, count=hosts, seed=seed))  # bad scenarios fail here, in one line
+    directory = lab_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    state = _read_state(directory)
+    if state is not None and _is_lab_process(int(state["pid"])):
+        raise UsageError(f"a lab is already running (pid {state['pid']}); run 'jcfix lab down' first")
+    for name in (STATE_FILE, READY_FILE, INVENTORY_FILE):
+        (directory / name).unlink(missing_ok=True)
+    inventory = directory / INVENTORY_FILE
+    ready = directory / READY_FILE
+    command = [
+        sys.executable,
+        "-m",
+        "toolkit.lab.server",
+        "--scenario",
+        scenario,
+        "--seed",
+        str(seed),
+        "--auth",
+        auth,
+        "--addressing",
+        addressing,
+        "--base-address",
+        base_address,
+        "--inventory",
+        str(inventory),
+        "--ready-file",
+        str(ready),
+    ]
+    if hosts is not None:
+        command += ["--hosts", str(hosts)]
+    if tls:
+        command.append("--tls")
+    log_path = directory / LOG_FILE
+    with log_path.open("wb") as log_stream:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log_stream, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not ready.exists():
+        if process.poll() is not None:
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+            raise LabError(f"the lab exited with code {process.returncode}: {' / '.join(tail) or 'no output'}")
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise LabError(f"the lab did not start within {START_TIMEOUT_S:.0f}s (log: {log_path})")
+        time.sleep(0.1)
+    ca_cert = (yaml.safe_load(inventory.read_text(encoding="utf-8")) or {}).get("ca_cert")
+    state = {
+        "pid": process.pid,
+        "scenario": scenario if scenario == RANDOM_SCENARIO or "/" not in scenario else str(Path(scenario).resolve()),
+        "hosts": count,
+        "scheme": "https" if tls else "http",
+        "auth": auth,
+        "inventory": str(inventory),
+        "ca_cert": ca_cert,
+        "log": str(log_path),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    typer.echo(_usage_text(state))
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the running lab and remove its inventory."""
+    directory = lab_dir()
+    state = _read_state(directory)
+    if state is None:
+        typer.echo("no lab is running")
+        return
+    pid = int(state["pid"])
+    if _is_lab_process(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _is_lab_process(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.1)
+        if _is_lab_process(pid):
+            os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+    for name in (STATE_FILE, READY_FILE, INVENTORY_FILE):
+        (directory / name).unlink(missing_ok=True)
+    typer.echo(f"lab down (pid {pid})")
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the lab is our own child (same process started and stops it)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+@app.command("scenarios")
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    for name in builtin_names():
+        typer.echo(f"{name:15} {describe(name)}")
