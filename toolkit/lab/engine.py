@@ -350,6 +350,16 @@ def run_script(host: LabHost, script: str, parameters: Sequence[tuple[str | None
         )
         for text in host.faults.error_records
     ]
+    if host.faults.terminating_error is not None:
+        # What Write-Error does under $ErrorActionPreference = 'Stop' once the document was printed.
+        result.terminating = LabError(
+            message=host.faults.terminating_error,
+            exception_type="Microsoft.PowerShell.Commands.WriteErrorException",
+            category="NotSpecified",
+            reason="WriteErrorException",
+            fully_qualified_error_id="Microsoft.PowerShell.Commands.WriteErrorException",
+            activity="Write-Error",
+        )
     return result
 
 

@@ -54,6 +54,7 @@ class LabFaults(_Model):
     hang: bool = False  # accepts the connection, never answers
     script_delay_s: float = 0.0  # each script takes this long before it answers
     error_records: list[str] = Field(default_factory=list)  # non-terminating errors written beside the output
+    terminating_error: str | None = None  # thrown after the output is written: the pipeline ends Failed
     malformed_result: Literal["none", "empty", "two", "not_json", "wrong_shape"] = "none"
 
 

@@ -1,0 +1,145 @@
+"""pypsrp's own client against the lab: pools, pipelines, parameters, errors, HTTPS, NTLM, the naive path."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from lab_client import documents, invoke, parse, script_of, wsman_for
+from pypsrp.client import Client
+from pypsrp.complex_objects import PSInvocationState, RunspacePoolState
+from pypsrp.exceptions import AuthenticationError
+from pypsrp.powershell import PowerShell, RunspacePool
+
+from toolkit.lab.auth import LAB_PASSWORD, LAB_USERNAME
+from toolkit.lab.fleet import LabFleet
+
+
+def test_pool_opens_and_closes_with_windows_request_count(healthy_fleet: LabFleet) -> None:
+    endpoint = healthy_fleet.endpoints[0]
+    listener = healthy_fleet.listener(endpoint.hostname)
+    before = listener.requests_served
+    with RunspacePool(wsman_for(endpoint)) as pool:
+        assert pool.state == RunspacePoolState.OPENED
+        assert str(pool.application_private_data.data["PSVersionTable"]["PSVersion"]).startswith("5.1")
+        powershell = PowerShell(pool)
+        powershell.add_script(script_of("list_users")).invoke()
+        assert powershell.state == PSInvocationState.COMPLETED
+        assert len(listener.shells) == 1
+    assert pool.state == RunspacePoolState.CLOSED
+    assert listener.shells == {}
+    # Create, Receive (capability + private data), Receive (Opened), Command, Receive, Delete.
+    assert listener.requests_served - before == 6
+
+
+def test_parameters_round_trip_and_output_is_one_json_string(healthy_fleet: LabFleet) -> None:
+    endpoint = healthy_fleet.endpoints[0]
+    powershell = invoke(wsman_for(endpoint), script_of("list_users"), {"Name": ["ALICE", "nobody"]})
+    assert not powershell.had_errors and powershell.streams.error == []
+    assert all(isinstance(text, str) for text in powershell.output)
+    (document,) = documents(powershell)
+    assert [u["name"] for u in document["data"]["users"]] == ["alice"]
+    assert document["data"]["computer_name"] == endpoint.hostname.upper()
+    result = parse("list_users", powershell)
+    assert result.status == "ok" and result.data is not None
+    assert result.data.users[0].sid.endswith("-1001")
+
+
+def test_terminating_error_record_fails_the_pipeline(healthy_fleet: LabFleet) -> None:
+    powershell = invoke(wsman_for(healthy_fleet.endpoints[0]), script_of("list_users"), {"NoSuchParameter": 1})
+    assert powershell.had_errors
+    assert powershell.state == PSInvocationState.FAILED
+    (record,) = powershell.streams.error
+    assert str(record) == "A parameter cannot be found that matches parameter name 'NoSuchParameter'."
+    assert record.fq_error == "NamedParameterNotFound"
+    assert parse("list_users", powershell).status == "failed"
+
+
+def test_unknown_script_is_a_powershell_error(healthy_fleet: LabFleet) -> None:
+    powershell = invoke(wsman_for(healthy_fleet.endpoints[0]), "Get-Service jumpcloud-agent")
+    assert powershell.had_errors and powershell.output == []
+    assert "no known '# jcfix-template" in str(powershell.streams.error[0])
+
+
+def test_several_pipelines_share_one_pool_and_reuse_a_command_id(healthy_fleet: LabFleet) -> None:
+    endpoint = healthy_fleet.endpoints[0]
+    with RunspacePool(wsman_for(endpoint)) as pool:
+        powershell = PowerShell(pool)
+        powershell.add_script(script_of("list_users"))
+        first = list(powershell.invoke())  # pypsrp keeps appending to the same output list
+        powershell.close()  # Signal terminate; the same CommandId is used again below, as on Windows
+        second = powershell.invoke()[len(first) :]
+        powershell.close()
+        other = PowerShell(pool)
+        other.add_script(script_of("collect_facts")).invoke()
+    assert first == second and len(first) == 1
+    assert json.loads(other.output[0])["action"] == "collect_facts"
+
+
+def test_naive_client_execute_ps(healthy_fleet: LabFleet) -> None:
+    endpoint = healthy_fleet.endpoints[0]
+    client = Client(
+        endpoint.address,
+        port=endpoint.port,
+        ssl=False,
+        auth="basic",
+        encryption="never",
+        username=LAB_USERNAME,
+        password=LAB_PASSWORD,
+        no_proxy=True,
+    )
+    output, streams, had_errors = client.execute_ps(script_of("list_users"))
+    assert not had_errors and streams.error == []
+    assert json.loads(output)["action"] == "list_users"
+
+
+def test_wrong_password_is_401_for_basic(healthy_fleet: LabFleet) -> None:
+    with pytest.raises(AuthenticationError):
+        invoke(wsman_for(healthy_fleet.endpoints[0], password="wrong"), script_of("list_users"))
+
+
+def test_receive_survives_a_client_that_gave_up() -> None:
+    """A Receive whose client timed out must leave the output for the client's retry."""
+    with LabFleet.from_scenario("healthy", trace=True) as fleet:
+        fleet.hosts[0].faults.script_delay_s = 1.5
+        endpoint = fleet.endpoints[0]
+        wsman = wsman_for(endpoint, operation_timeout=20, read_timeout=1, reconnection_backoff=0.1)
+        started = time.monotonic()
+        powershell = invoke(wsman, script_of("list_users"))
+        assert len(powershell.output) == 1
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http-encrypted", "https"])
+def test_ntlm(tls: bool) -> None:
+    with LabFleet.from_scenario("healthy", auth="ntlm", tls=tls) as fleet:
+        endpoint = fleet.endpoints[0]
+        assert endpoint.scheme == ("https" if tls else "http")
+        for auth in ("ntlm", "negotiate"):
+            powershell = invoke(wsman_for(endpoint, auth=auth), script_of("list_users"))
+            assert parse("list_users", powershell).status == "ok"
+        with pytest.raises(AuthenticationError):
+            invoke(wsman_for(endpoint, auth="ntlm", password="wrong"), script_of("list_users"))
+        # NTLM's three extra legs (blank POST, negotiate, authenticate) on top of Basic's six.
+        if not tls:
+            assert fleet.listener(endpoint.hostname).requests_served >= 9
+
+
+def test_https_with_certificate_validation() -> None:
+    with LabFleet.from_scenario("healthy", tls=True) as fleet:
+        endpoint = fleet.endpoints[0]
+        assert fleet.certificate is not None
+        wsman = wsman_for(endpoint, cert_validation=str(fleet.certificate.cert_path))
+        powershell = invoke(wsman, script_of("list_users"))
+        assert parse("list_users", powershell).status == "ok"
+        assert fleet.inventory()["ca_cert"] == str(fleet.certificate.cert_path)
+
+
+def test_lab_listens_on_loopback_only() -> None:
+    with LabFleet.from_scenario("healthy", hosts=3, addressing="addresses", base_address="127.0.77.1", port=0) as fleet:
+        assert [e.address for e in fleet.endpoints] == ["127.0.77.1", "127.0.77.2", "127.0.77.3"]
+        powershell = invoke(wsman_for(fleet.endpoints[2]), script_of("list_users"))
+        assert json.loads(powershell.output[0])["data"]["computer_name"] == "LAB-HEALTHY-0003"
+    with pytest.raises(ValueError, match="127.0.0.0/8"):
+        LabFleet.from_scenario("healthy", addressing="addresses", base_address="10.0.0.1").start()
