@@ -141,5 +141,5 @@ def test_lab_listens_on_loopback_only() -> None:
         assert [e.address for e in fleet.endpoints] == ["127.0.77.1", "127.0.77.2", "127.0.77.3"]
         powershell = invoke(wsman_for(fleet.endpoints[2]), script_of("list_users"))
         assert json.loads(powershell.output[0])["data"]["computer_name"] == "LAB-HEALTHY-0003"
-    with pytest.raises(ValueError, match="127.0.0.0/8"):
+    with pytest.raises(ValueError, match=r"127\.0\.0\.0/8"):
         LabFleet.from_scenario("healthy", addressing="addresses", base_address="10.0.0.1").start()
