@@ -9,6 +9,7 @@ YAML::
         scheme: http            # optional: http | https
         auth: basic             # optional
         jc_users: [Jonathan]    # per-host variables
+    ca_cert: /path/ca.pem       # optional: the CA that signs these hosts' HTTPS certificates
 
 ``--host`` values (``name`` or ``name:port``) make an ad-hoc inventory.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from toolkit.settings import AUTH_METHODS
 from toolkit.transport.base import HostTarget
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_CONNECTION_KEYS = {"address", "port", "scheme", "auth"}
+_CONNECTION_KEYS = {"address", "port", "scheme", "auth", "ca_cert"}
 
 
 def validate_hostname(value: str) -> str:
@@ -92,6 +94,9 @@ def load_inventory(path: Path) -> list[HostTarget]:
         raise UsageError(f"{path}{where}: not valid YAML") from None
     if not isinstance(document, dict) or not isinstance(document.get("hosts"), dict):
         raise UsageError(f"{path}: an inventory needs a 'hosts:' mapping of host names")
+    ca_cert = document.get("ca_cert")
+    if ca_cert is not None and not isinstance(ca_cert, str):
+        raise UsageError(f"{path}: ca_cert must be a file path")
     targets = []
     for name, entry in document["hosts"].items():
         line = _line_of(text, str(name))
@@ -99,7 +104,8 @@ def load_inventory(path: Path) -> list[HostTarget]:
         entry = entry or {}
         if not isinstance(entry, dict):
             raise UsageError(f"{where}: host {name!r} must be a mapping")
-        targets.append(_target_from_entry(str(name), entry, where))
+        target = _target_from_entry(str(name), entry, where)
+        targets.append(replace(target, ca_cert=target.ca_cert or ca_cert))
     return targets
 
 
@@ -119,7 +125,8 @@ def _target_from_entry(name: str, entry: dict[str, Any], where: str) -> HostTarg
     if auth is not None and auth not in AUTH_METHODS:
         raise UsageError(f"{where}: host {name!r}: auth must be one of {', '.join(AUTH_METHODS)}")
     variables = {k: v for k, v in entry.items() if k not in _CONNECTION_KEYS}
-    return HostTarget(name=name, address=address, port=port, scheme=scheme, auth=auth, vars=variables)
+    ca_cert = entry.get("ca_cert")
+    return HostTarget(name=name, address=address, port=port, scheme=scheme, auth=auth, ca_cert=ca_cert, vars=variables)
 
 
 def resolve_targets(hosts: Iterable[str], inventory: Path | None) -> list[HostTarget]:

@@ -32,7 +32,8 @@ ErrorCategory = Literal[
     "protocol",  # a WSMan fault or a PSRP state the client did not expect
     "script_failed",  # the script raised, or wrote error records
     "invalid_result",  # the script's output broke the result contract
-    "invalid_input",  # the script refused its parameters (checked again on the host)
+    "invalid_input",  # the script refused its parameters or a precondition, before changing anything
+    "verify_failed",  # the change was made, but reading it back does not show the intended state
 ]
 
 # The keys every document on the wire carries.

@@ -202,6 +202,26 @@ def resolve_password(
     )
 
 
+def read_secret(env_name: str, label: str, *, environ: Mapping[str, str] | None = None) -> Secret:
+    """A secret from ``env_name``, else the keyring (service ``jcfix``, key ``env_name``), else a prompt.
+
+    Raises :class:`UsageError` naming the variable when none has it, before anything connects.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(env_name):
+        return Secret(environ[env_name])
+    stored = _keyring_password(env_name)
+    if stored:
+        return Secret(stored)
+    import sys
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return Secret(getpass.getpass(f"{label}: "))
+    raise UsageError(f"{label} is needed: set {env_name} or store it in the keyring (service jcfix, user {env_name})")
+
+
 def is_loopback(address: str) -> bool:
     """Whether ``address`` is a loopback IP (127.0.0.0/8, ::1) or ``localhost``."""
     if address.lower() == "localhost":

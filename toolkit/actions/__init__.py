@@ -45,6 +45,8 @@ class Param:
         help: one line for ``jcfix templates`` and ``--help``.
         validate: raises ``ValueError`` with a user-facing message when a value is not acceptable.
         default: the value used when none is given (None: not sent at all).
+        flag: the option(s) of the action's ``jcfix fix`` command (``--user``); None: not offered there.
+        env: for a secret, the environment variable it is read from (else the keyring, else a prompt).
     """
 
     name: str
@@ -53,6 +55,14 @@ class Param:
     help: str = ""
     validate: Validator | None = None
     default: Any = None
+    flag: str | tuple[str, ...] | None = None
+    env: str | None = None
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        if self.flag is None:
+            return ()
+        return (self.flag,) if isinstance(self.flag, str) else self.flag
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
@@ -113,6 +123,9 @@ class Action:
         changes_state: whether the script can change the host (it then honours ``-WhatIf``).
         simulate: the lab's stand-in for the script (see :data:`Simulation`).
         options: jinja2 shape switches and their defaults; never values.
+        command: the name of its ``jcfix fix`` subcommand (None: not a fix).
+        preflight: checks the bound parameters together (``--method unlink`` needs
+            ``--accept-data-loss``...) and raises ``ValueError`` with a user-facing message.
     """
 
     name: str
@@ -124,6 +137,8 @@ class Action:
     changes_state: bool
     simulate: Simulation
     options: Mapping[str, Any] = field(default_factory=dict)
+    command: str | None = None
+    preflight: Callable[[Mapping[str, Any]], None] | None = None
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -151,10 +166,15 @@ class Action:
                 raise UsageError(f"{self.name}: parameter {param.name} is required")
             if param.default is not None:
                 bound[param.name] = param.default
+        if self.preflight is not None:
+            try:
+                self.preflight(bound)
+            except ValueError as exc:
+                raise UsageError(f"{self.name}: {exc}") from None
         return bound
 
-    def render(self, values: Mapping[str, Any] | None = None, **options: Any) -> RenderedScript:
-        """Render the template with shape ``options`` and bind ``values`` as parameters."""
+    def render_script(self, **options: Any) -> str:
+        """The script text for shape ``options``; it takes no values, so none can reach the script."""
         unknown = set(options) - set(self.options)
         if unknown:
             raise UsageError(f"{self.name}: unknown template option(s): {', '.join(sorted(unknown))}")
@@ -164,7 +184,12 @@ class Action:
             raise UsageError(
                 f"template {self.template} starts with marker {marker}, declaration says {(self.name, self.version)}"
             )
-        return RenderedScript(self.name, self.version, script, self.bind(values or {}))
+        return script
+
+    def render(self, values: Mapping[str, Any] | None = None, **options: Any) -> RenderedScript:
+        """Check and bind ``values`` (before anything else), then render the script for ``options``."""
+        bound = self.bind(values or {})
+        return RenderedScript(self.name, self.version, self.render_script(**options), bound)
 
     def parse(self, raw: RawOutput) -> ResultDocument[Any]:
         """Validate a run's raw output against the contract and this action's data model."""

@@ -54,7 +54,10 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[Path | None, _option("--inventory", "-i", help="YAML inventory of hosts.", exists=False)],
         None,
     ),
-    "user": (Annotated[str | None, _option("--user", "-u", help="Account to sign in with [env: JCFIX_USER].")], None),
+    "login_user": (
+        Annotated[str | None, _option("--user", "-u", "--login", help="Account to sign in with [env: JCFIX_USER].")],
+        None,
+    ),
     "port": (Annotated[int | None, _option("--port", help="WinRM port (default 5986, or 5985 with --http).")], None),
     "http": (
         Annotated[bool | None, _option("--http/--https", help="Plain HTTP (5985) instead of HTTPS (5986).")],
@@ -104,11 +107,19 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
+_LOGIN_ONLY = inspect.Parameter(
+    "login_user",
+    inspect.Parameter.KEYWORD_ONLY,
+    annotation=Annotated[str | None, _option("--login", help="Account to sign in with [env: JCFIX_USER].")],
+    default=None,
+)
+
+
 def _build_connection(values: dict[str, Any]) -> Connection:
     if values["no_cert_validation"]:
         print("jcfix: warning: HTTPS certificates are not verified (--no-cert-validation)", file=sys.stderr)
     flags = {
-        "user": values["user"],
+        "user": values["login_user"],
         "port": values["port"],
         "scheme": None if values["http"] is None else ("http" if values["http"] else "https"),
         "auth": values["auth"],
@@ -142,6 +153,10 @@ def connection_options(func: F) -> F:
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
         for name, (annotation, default) in _OPTIONS.items()
     ]
+    if any(p.name == "user" for p in own):
+        # The command's --user names the account to act on (jcfix fix rename --user OLD): the sign-in
+        # account is then --login (or JCFIX_USER) only.
+        shared = [_LOGIN_ONLY if p.name == "login_user" else p for p in shared]
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from toolkit.actions import Action
@@ -26,7 +27,11 @@ def print_dry_run(connection: Connection, steps_for: Mapping[str, list[Step]]) -
         for step in steps_for[target.name]:
             mode = "check (-WhatIf)" if step.whatif else "apply"
             out.write(f"# ==== {describe_target(target, connection)}: {step.action.name} [{mode}] ====\n")
-            out.write(step.rendered.preview())
+            rendered = step.rendered
+            if step.whatif:
+                # Shown exactly as the transport sends it: -WhatIf travels as one more parameter.
+                rendered = replace(rendered, parameters={**rendered.parameters, "WhatIf": True})
+            out.write(rendered.preview())
             out.write("\n")
 
 

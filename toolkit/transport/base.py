@@ -34,6 +34,7 @@ class HostTarget:
         name: what reports call the host (the inventory name or the --host value).
         address: DNS name or IP to connect to (defaults to ``name``).
         port, scheme, auth: per-host overrides of the run's connection settings.
+        ca_cert: a CA bundle for this host's certificate (an HTTPS lab's inventory names its own).
         vars: per-host inventory variables (for example ``jc_users``).
     """
 
@@ -42,6 +43,7 @@ class HostTarget:
     port: int | None = None
     scheme: Literal["http", "https"] | None = None
     auth: str | None = None
+    ca_cert: str | None = None
     vars: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property

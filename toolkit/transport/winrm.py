@@ -106,8 +106,9 @@ class WinRMSession:
         port = self.target.port or settings.port or (5986 if scheme == "https" else 5985)
         password = settings.password.reveal() if isinstance(settings.password, Secret) else None
         cert_validation: bool | str = settings.cert_validation
-        if settings.cert_validation and settings.ca_cert:
-            cert_validation = settings.ca_cert
+        ca_cert = self.target.ca_cert or settings.ca_cert
+        if settings.cert_validation and ca_cert:
+            cert_validation = ca_cert
         extra: dict[str, Any] = {}
         if settings.certificate_pem:
             extra = {"certificate_pem": settings.certificate_pem, "certificate_key_pem": settings.certificate_key_pem}

@@ -1,0 +1,105 @@
+"""``rename_user`` (``jcfix fix rename``): give a local account the JumpCloud username exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from toolkit.actions import Action, Param
+from toolkit.actions._fixbase import FixData, fix_data, run_id_param, save_lab_backup
+from toolkit.lab.documents import document, failure
+from toolkit.naming import name_problems
+
+if TYPE_CHECKING:
+    from toolkit.lab.host import LabHost, LabUser
+
+
+def _check_new_name(value: str) -> None:
+    problems = name_problems(value)
+    if problems:
+        raise ValueError(f"{value!r} {'; '.join(problems)}")
+
+
+def _check_user(value: str) -> None:
+    if not value.strip():
+        raise ValueError("must name an account")
+
+
+def _account(host: LabHost, user: LabUser) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "sid": host.sid_of(user),
+        "full_name": user.full_name,
+        "principal_source": user.principal_source,
+        "profile_path": user.profile_path,
+        "signed_in": user.signed_in or user.profile_loaded,
+    }
+
+
+def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str, Any]:
+    old, new, run_id = params["UserName"], params["NewName"], params["RunId"]
+    problems = name_problems(new)
+    if problems:
+        return failure(
+            "rename_user", f"'{new}' is not a valid Windows username: {'; '.join(problems)}", "invalid_input"
+        )
+    data = fix_data(old, whatif=whatif)
+    user = host.find_user(old)
+    if user is None:
+        renamed = host.find_user(new)
+        if renamed is not None and renamed.name == new:
+            state = _account(host, renamed)
+            data.update(sid=state["sid"], before=state, after=state, notes=[f"already named '{new}'"])
+            return document("rename_user", data)
+        return failure("rename_user", f"no local account named '{old}'", "invalid_input")
+    before = _account(host, user)
+    data.update(sid=before["sid"], before=before)
+    if user.name == new:
+        data.update(after=before, notes=[f"already named '{new}'"])
+        return document("rename_user", data)
+    clash = host.find_user(new)
+    if clash is not None and clash is not user:
+        return failure("rename_user", f"another account is already named '{clash.name}'", "invalid_input")
+    if before["signed_in"] and not params.get("Force"):
+        return failure(
+            "rename_user",
+            f"'{user.name}' is signed in (or its profile is loaded); sign the user out or use --force",
+            "invalid_input",
+        )
+    data["planned"] = [f"rename '{user.name}' to '{new}' (SID {before['sid']} and profile folder unchanged)"]
+    if whatif:
+        return document("rename_user", data, status="changed")
+    entry = {"sid": before["sid"], "old_name": user.name, "new_name": new, "profile_path": user.profile_path}
+    data["backups"] = [save_lab_backup(host, run_id, "rename", entry)]
+    user.name = new
+    after = _account(host, user)
+    data["after"] = after
+    data["notes"] = [
+        f"SID unchanged: {after['sid']}",
+        f"profile folder unchanged: {after['profile_path']} (Windows does not rename it; see 'jcfix diagnose')",
+    ]
+    return document("rename_user", data, status="changed", changed=True)
+
+
+ACTION = Action(
+    name="rename_user",
+    template="rename_user.ps1.j2",
+    version=1,
+    summary="Rename a local account to the exact JumpCloud username (spaces, letter case); SID and profile kept.",
+    params=(
+        Param("UserName", required=True, flag="--user", help="the account's current username", validate=_check_user),
+        Param(
+            "NewName",
+            required=True,
+            flag=("--to", "--to-jc-user"),
+            help="the exact JumpCloud username",
+            validate=_check_new_name,
+        ),
+        run_id_param(),
+        Param("Force", kind="bool", flag="--force", help="rename even while the user is signed in"),
+    ),
+    result_model=FixData,
+    changes_state=True,
+    simulate=simulate,
+    command="rename",
+)

@@ -1,0 +1,148 @@
+"""``jcfix fix NAME``: one command per fix action, built from the action's declaration.
+
+Adding a fix means adding a template and its declaration (with ``command=`` and a ``flag=`` per
+parameter); this module turns that into a command with the connection options, ``--check``,
+``--run-id`` and ``--output``, so neither the CLI nor the runner changes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from toolkit.actions import Action, Param, registry
+from toolkit.actions._fixbase import FixData, new_run_id
+from toolkit.cli.connection import Connection, connection_options
+from toolkit.cli.execute import run_action
+from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, exit_code, print_json, print_tables
+from toolkit.errors import UsageError
+from toolkit.exitcodes import ExitCode
+from toolkit.runner import HostReport
+from toolkit.settings import read_secret
+
+app = typer.Typer(help="Fix what diagnose found: previewed (--dry-run, --check), backed up, verified.")
+
+_TYPES = {"string": str, "string[]": list[str], "int": int, "bool": bool}
+
+
+def _python_name(param: Param) -> str:
+    return param.flags[0].lstrip("-").replace("-", "_")
+
+
+def _option_parameter(param: Param) -> inspect.Parameter:
+    python_type = _TYPES[param.kind]
+    if param.kind == "bool":
+        annotation = Annotated[bool, typer.Option(*param.flags, help=param.help)]
+        default: Any = False
+    elif param.required:
+        annotation = Annotated[python_type, typer.Option(*param.flags, help=param.help)]
+        default = inspect.Parameter.empty
+    else:
+        annotation = Annotated[python_type | None, typer.Option(*param.flags, help=param.help)]
+        default = None
+    kind = inspect.Parameter.KEYWORD_ONLY
+    return inspect.Parameter(_python_name(param), kind, annotation=annotation, default=default)
+
+
+def _state(report: HostReport) -> str:
+    (_, result), *_ = report.results
+    data = result.data
+    if not isinstance(data, FixData):
+        return ""
+    if data.check_mode and result.status == "changed":
+        return "would change"
+    return result.status
+
+
+def _table(report: HostReport) -> Table | None:
+    (_, result), *_ = report.results
+    data = result.data
+    if not isinstance(data, FixData):
+        return None
+    table = Table(show_header=False, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    style = STATUS_STYLE.get(result.status, "")
+    table.add_row("status", f"[{style}]{_state(report)}[/]")
+    table.add_row("account", f"{data.user} ({data.sid or 'no SID'})")
+    for line in data.planned:
+        table.add_row("planned", line)
+    if data.before is not None:
+        table.add_row("before", ", ".join(f"{k}={v}" for k, v in data.before.items()))
+    if data.after is not None and not data.check_mode:
+        table.add_row("after (read back)", ", ".join(f"{k}={v}" for k, v in data.after.items()))
+    for path in data.backups:
+        table.add_row("backup", path)
+    for note in data.notes:
+        table.add_row("note", note)
+    return table
+
+
+def make_command(action: Action) -> Any:
+    """The ``jcfix fix`` command for ``action``."""
+    offered = [p for p in action.params if p.flags]
+    secrets = [p for p in action.params if p.secret]
+
+    def command(connection: Connection, check: bool, run_id: str | None, output: str, **options: Any) -> int:
+        if output not in OUTPUT_FORMATS:
+            raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+        values: dict[str, Any] = {p.name: options[_python_name(p)] for p in offered}
+        values = {k: v for k, v in values.items() if v is not None}
+        values["RunId"] = run_id or new_run_id()
+        action.bind(values)  # bad input stops here, before secrets are read or hosts contacted
+        for param in secrets:
+            if param.env is None:
+                raise UsageError(f"{action.name}: secret {param.name} declares no environment variable")
+            if not connection.dry_run:
+                values[param.name] = read_secret(param.env, f"{param.help or param.name}")
+        reports = run_action(connection, action, values, whatif=check)
+        if reports is None:
+            return ExitCode.OK
+        if output == "json":
+            print_json(reports)
+        else:
+            print_tables(reports, lambda r: f"{r.target.name}: {action.command} (run {values['RunId']})", _table)
+        return exit_code(reports)
+
+    own = [
+        inspect.Parameter("connection", inspect.Parameter.KEYWORD_ONLY, annotation=Connection),
+        *(_option_parameter(p) for p in offered),
+        inspect.Parameter(
+            "check",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[
+                bool, typer.Option("--check", help="Connect and report what would change; change nothing.")
+            ],
+            default=False,
+        ),
+        inspect.Parameter(
+            "run_id",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[str | None, typer.Option("--run-id", help="Name the run (default: generated).")],
+            default=None,
+        ),
+        inspect.Parameter(
+            "output",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[str, typer.Option("--output", "-o", help="table or json.")],
+            default="table",
+        ),
+    ]
+
+    def entry(**kwargs: Any) -> int:
+        fixed = {k: kwargs.pop(k) for k in ("connection", "check", "run_id", "output")}
+        return command(**fixed, **kwargs)
+
+    entry.__signature__ = inspect.Signature(own)  # type: ignore[attr-defined]
+    entry.__annotations__ = {p.name: p.annotation for p in own}
+    entry.__name__ = f"fix_{action.name}"
+    entry.__doc__ = action.summary
+    return connection_options(entry)
+
+
+for _action in registry().values():
+    if _action.command is not None:
+        app.command(_action.command)(make_command(_action))
