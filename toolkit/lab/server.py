@@ -369,7 +369,14 @@ class LabListener:
             shell = self._shell(request)
             for stream in body.findall("rsp:Stream", ns) if body is not None else []:
                 command_id = stream.get("CommandId")
-                pipeline_id = shell.channels[uuid.UUID(command_id)].pipeline.pipeline_id if command_id else None
+                pipeline_id = uuid.UUID(command_id) if command_id else None
+                if pipeline_id is not None and pipeline_id not in shell.channels:
+                    raise wsman.WSManFault(
+                        wsman.CODE_SHELL_NOT_FOUND,
+                        "w:InvalidSelectors",
+                        f"The Send for CommandId {command_id} failed: no such command in this shell.",
+                        sender=True,
+                    )
                 shell.feed(_b64(stream.text or ""), pipeline_id)
             return "<rsp:SendResponse/>", f"{wsman.SHELL}/SendResponse", TraceEntry("Send")
         if action == wsman.ACTION_RECEIVE:
