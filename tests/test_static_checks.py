@@ -8,7 +8,6 @@ renders is still covered. Every checker is also run on known-bad samples: none o
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import jinja2
 import pstree
 import pytest
+from actioncases import all_renderings, option_id, required_fillers
 from jinja2 import nodes
 
 from toolkit.actions import Action, registry
@@ -287,26 +287,14 @@ def unquoted_jinja_outputs(source: str) -> list[str]:
 # ---- the cases --------------------------------------------------------------------------------------
 
 
-def option_combinations(action: Action) -> list[dict[str, Any]]:
-    switches = [name for name, default in action.options.items() if isinstance(default, bool)]
-    return [
-        {**action.options, **dict(zip(switches, values, strict=True))}
-        for values in itertools.product((True, False), repeat=len(switches))
-    ]
-
-
 RENDERED = [
-    pytest.param(
-        action, options, id=f"{action.name}-" + (",".join(f"{k}={v}" for k, v in options.items()) or "defaults")
-    )
-    for action in registry().values()
-    for options in option_combinations(action)
+    pytest.param(action, options, id=f"{action.name}-{option_id(options)}") for action, options in all_renderings()
 ]
 TEMPLATES = template_names()
 
 
 def parsed_script(action: Action, options: dict[str, Any]) -> pstree.Parsed:
-    return pstree.parse(action.render({}, **options).script)
+    return pstree.parse(action.render(required_fillers(action), **options).script)
 
 
 def test_the_checks_have_something_to_check() -> None:
