@@ -47,6 +47,8 @@ class Param:
         default: the value used when none is given (None: not sent at all).
         flag: the option(s) of the action's ``jcfix fix`` command (``--user``); None: not offered there.
         env: for a secret, the environment variable it is read from (else the keyring, else a prompt).
+        required_when: required only when this holds for the other values (``--method unlink``...).
+        warning: printed before anything connects when the parameter is given a true value.
     """
 
     name: str
@@ -57,6 +59,12 @@ class Param:
     default: Any = None
     flag: str | tuple[str, ...] | None = None
     env: str | None = None
+    required_when: Callable[[Mapping[str, Any]], bool] | None = None
+    warning: str | None = None
+
+    def needed(self, values: Mapping[str, Any]) -> bool:
+        """Whether this parameter must be given, seeing the other values."""
+        return self.required or (self.required_when is not None and self.required_when(values))
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -147,8 +155,12 @@ class Action:
         known = ", ".join(p.name for p in self.params) or "none"
         raise UsageError(f"{self.name}: unknown parameter {name!r} (parameters: {known})")
 
-    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Check and convert parameter values; raises :class:`UsageError` naming the parameter."""
+    def bind(self, values: Mapping[str, Any], *, secrets: bool = True) -> dict[str, Any]:
+        """Check and convert parameter values; raises :class:`UsageError` naming the parameter.
+
+        With ``secrets=False`` a missing secret is not an error yet: the CLI checks everything else
+        before it asks for a password.
+        """
         bound: dict[str, Any] = {}
         for key, value in values.items():
             param = self.param(key)
@@ -162,7 +174,7 @@ class Action:
         for param in self.params:
             if param.name in bound:
                 continue
-            if param.required:
+            if param.needed(bound) and (secrets or not param.secret):
                 raise UsageError(f"{self.name}: parameter {param.name} is required")
             if param.default is not None:
                 bound[param.name] = param.default

@@ -66,6 +66,46 @@ def fix_data(user: str, *, whatif: bool) -> dict[str, Any]:
     }
 
 
+def _check_user(value: str) -> None:
+    if not value.strip():
+        raise ValueError("must name an account")
+
+
+def user_param() -> Param:
+    """The ``UserName`` parameter (``--user``): the local account a fix acts on."""
+    return Param("UserName", required=True, flag="--user", help="the local account's username", validate=_check_user)
+
+
+def lab_account(host: LabHost, name: str) -> dict[str, Any] | None:
+    """What ``Get-JcfixAccount`` reports for the lab account ``name`` (None when there is none)."""
+    user = host.find_user(name)
+    if user is None:
+        return None
+    return {
+        "name": user.name,
+        "sid": host.sid_of(user),
+        "full_name": user.full_name,
+        "principal_source": user.principal_source if host.localaccounts_available else "Unknown",
+        "profile_path": user.profile_path,
+        "signed_in": user.signed_in or user.profile_loaded,
+    }
+
+
+def policy_value(host: LabHost, key: str, name: str) -> int | None:
+    """A DWORD policy value of a lab host, as ``Get-JcfixPolicyValue`` reads it."""
+    value = host.registry.get(key, {}).get(name)
+    return None if value is None else int(value)
+
+
+def set_policy_value(host: LabHost, key: str, name: str, value: int | None) -> None:
+    """Set (or, with None, delete) a policy value of a lab host."""
+    values = host.registry.setdefault(key, {})
+    if value is None:
+        values.pop(name, None)
+    else:
+        values[name] = value
+
+
 def save_lab_backup(host: LabHost, run_id: str, kind: str, entry: dict[str, Any]) -> str:
     """Record a backup on a lab host as ``Save-JcfixBackup`` would, returning its path."""
     entries = host.backups.setdefault(run_id, [])

@@ -6,34 +6,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from toolkit.actions import Action, Param
-from toolkit.actions._fixbase import FixData, fix_data, run_id_param, save_lab_backup
+from toolkit.actions._fixbase import FixData, fix_data, lab_account, run_id_param, save_lab_backup, user_param
 from toolkit.lab.documents import document, failure
 from toolkit.naming import name_problems
 
 if TYPE_CHECKING:
-    from toolkit.lab.host import LabHost, LabUser
+    from toolkit.lab.host import LabHost
 
 
 def _check_new_name(value: str) -> None:
     problems = name_problems(value)
     if problems:
         raise ValueError(f"{value!r} {'; '.join(problems)}")
-
-
-def _check_user(value: str) -> None:
-    if not value.strip():
-        raise ValueError("must name an account")
-
-
-def _account(host: LabHost, user: LabUser) -> dict[str, Any]:
-    return {
-        "name": user.name,
-        "sid": host.sid_of(user),
-        "full_name": user.full_name,
-        "principal_source": user.principal_source,
-        "profile_path": user.profile_path,
-        "signed_in": user.signed_in or user.profile_loaded,
-    }
 
 
 def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str, Any]:
@@ -48,11 +32,11 @@ def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str
     if user is None:
         renamed = host.find_user(new)
         if renamed is not None and renamed.name == new:
-            state = _account(host, renamed)
+            state = lab_account(host, renamed.name)
             data.update(sid=state["sid"], before=state, after=state, notes=[f"already named '{new}'"])
             return document("rename_user", data)
         return failure("rename_user", f"no local account named '{old}'", "invalid_input")
-    before = _account(host, user)
+    before = lab_account(host, user.name)
     data.update(sid=before["sid"], before=before)
     if user.name == new:
         data.update(after=before, notes=[f"already named '{new}'"])
@@ -72,7 +56,7 @@ def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str
     entry = {"sid": before["sid"], "old_name": user.name, "new_name": new, "profile_path": user.profile_path}
     data["backups"] = [save_lab_backup(host, run_id, "rename", entry)]
     user.name = new
-    after = _account(host, user)
+    after = lab_account(host, user.name)
     data["after"] = after
     data["notes"] = [
         f"SID unchanged: {after['sid']}",
@@ -87,7 +71,7 @@ ACTION = Action(
     version=1,
     summary="Rename a local account to the exact JumpCloud username (spaces, letter case); SID and profile kept.",
     params=(
-        Param("UserName", required=True, flag="--user", help="the account's current username", validate=_check_user),
+        user_param(),
         Param(
             "NewName",
             required=True,

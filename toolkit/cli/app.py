@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import diagnose, fix, lab, templates_cmd, users
+from toolkit.cli import diagnose, fix, lab, templates_cmd, undo, users
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -27,6 +27,7 @@ app.command("render")(templates_cmd.render)
 app.add_typer(users.app, name="users")
 app.command("diagnose")(diagnose.diagnose_command)
 app.add_typer(fix.app, name="fix")
+app.command("undo")(undo.undo_command)
 app.add_typer(lab.app, name="lab")
 
 # Sub-apps registered by name: each module owns its commands.

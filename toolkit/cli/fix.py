@@ -8,6 +8,7 @@ parameter); this module turns that into a command with the connection options, `
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +22,7 @@ from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, exit_code, print_js
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
+from toolkit.secrets import Secret
 from toolkit.settings import read_secret
 
 app = typer.Typer(help="Fix what diagnose found: previewed (--dry-run, --check), backed up, verified.")
@@ -92,12 +94,17 @@ def make_command(action: Action) -> Any:
         values: dict[str, Any] = {p.name: options[_python_name(p)] for p in offered}
         values = {k: v for k, v in values.items() if v is not None}
         values["RunId"] = run_id or new_run_id()
-        action.bind(values)  # bad input stops here, before secrets are read or hosts contacted
+        action.bind(values, secrets=False)  # bad input stops here, before a secret is asked for
         for param in secrets:
+            if not param.needed(values):
+                continue
             if param.env is None:
                 raise UsageError(f"{action.name}: secret {param.name} declares no environment variable")
-            if not connection.dry_run:
-                values[param.name] = read_secret(param.env, f"{param.help or param.name}")
+            # A dry run shows the secret as ****** and must not ask for it.
+            values[param.name] = Secret("") if connection.dry_run else read_secret(param.env, param.help or param.name)
+        for param in offered:
+            if param.warning and values.get(param.name):
+                print(f"jcfix: warning: {param.warning}", file=sys.stderr)
         reports = run_action(connection, action, values, whatif=check)
         if reports is None:
             return ExitCode.OK

@@ -25,7 +25,11 @@ STATUS_STYLE = {
 
 
 def console() -> Console:
-    return Console(soft_wrap=False)
+    """A console for results: the terminal's width, or wide when output goes to a file or a pipe."""
+    import os
+
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    return Console(soft_wrap=False, width=width)
 
 
 def reports_as_json(reports: Sequence[HostReport]) -> list[dict[str, Any]]:
