@@ -28,23 +28,44 @@ DEADLINE_GRACE_S = 5.0
 
 @dataclass(frozen=True)
 class Step:
-    """One action to run on a host, already rendered, in apply or check (``-WhatIf``) mode."""
+    """One action to run on a host, already rendered, in apply or check (``-WhatIf``) mode.
+
+    ``name`` is what reports call the step (a playbook step's name); it defaults to the action's name.
+    """
 
     action: Action
     rendered: RenderedScript
     whatif: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.action.name)
 
 
 @dataclass
 class HostReport:
-    """Everything one host produced: a result per planned step, in order."""
+    """Everything one host produced: a result per planned step, in order.
+
+    ``skipped_reason`` marks a host that was never started (``--max-fail-percent`` reached, Ctrl-C):
+    its status is then ``skipped`` and ``reason`` says why.
+    """
 
     target: HostTarget
     results: list[tuple[Step, ResultDocument[Any]]] = field(default_factory=list)
+    skipped_reason: str | None = None
+    note: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the host was skipped or stopped early, else None."""
+        return self.skipped_reason or self.note
 
     @property
     def status(self) -> str:
         """The host's overall status: ``unreachable`` when it could not be reached, else the worst step."""
+        if self.skipped_reason is not None:
+            return "skipped"
         for _, result in self.results:
             if result.status == "failed" and result.error is not None and result.error.category == "unreachable":
                 return "unreachable"
