@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # some host could not be reached (refused, timed out, past the deadline)
     CHANGED = 5  # changes were made, would be made (check mode), or are pending on some host
     BLOCKERS = 6  # diagnose found takeover or provisioning blockers
+    TIMEOUT = 7  # verify gave up waiting: the account did not appear (or was not taken over) in time
 
 
 def for_statuses(statuses: list[str]) -> ExitCode:

@@ -12,7 +12,7 @@ import inspect
 import sys
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -34,6 +34,10 @@ class Connection:
     settings: ConnectionSettings
     forks: int
     dry_run: bool
+
+    def only(self, targets: list[HostTarget]) -> Connection:
+        """The same connection, limited to ``targets`` (for polls that skip finished hosts)."""
+        return replace(self, targets=targets)
 
     def with_password(self) -> ConnectionSettings:
         """The settings with the password resolved; call only when about to connect."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.actions import Action, Param, registry
+from toolkit.lab.events import agent_sync
 from toolkit.lab.host import LabHost
 from toolkit.templates import read_marker
 
@@ -328,6 +329,8 @@ def run_script(host: LabHost, script: str, parameters: Sequence[tuple[str | None
         bound, whatif = bind_parameters(action, parameters)
     except BindingError as exc:
         return EngineResult(action=name, terminating=exc.error)
+    # The agent keeps working between scripts: let it provision what became due.
+    agent_sync(host)
     try:
         document = action.simulate(host, bound, whatif)
     except Exception as exc:  # a bug in a simulation must show, not pass as a host answer

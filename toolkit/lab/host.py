@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 PrincipalSource = Literal["Local", "MicrosoftAccount", "ActiveDirectory", "AzureAD", "Unknown"]
 
@@ -32,6 +33,14 @@ class LabUser(_Model):
     last_logon: str | None = None  # ISO 8601, UTC
 
 
+class LabProvision(_Model):
+    """An account the agent creates by itself some time after the lab starts (a bound JumpCloud user)."""
+
+    username: str
+    after_s: float = 0.0  # seconds after the host was loaded
+    full_name: str = ""
+
+
 class LabAgent(_Model):
     """The JumpCloud agent on a simulated host."""
 
@@ -41,6 +50,8 @@ class LabAgent(_Model):
     system_key: str | None = "5f0c1a2b3c4d5e6f7a8b9c0d"
     managed_users: list[str] = Field(default_factory=list)
     log_lines: list[str] = Field(default_factory=list)
+    # Accounts the agent will provision at its next sync after their delay (see toolkit.lab.events).
+    provisions: list[LabProvision] = Field(default_factory=list)
 
 
 class LabFaults(_Model):
@@ -76,6 +87,12 @@ class LabHost(_Model):
     # Scenario metadata, not host state: the JumpCloud usernames this host is expected to end up with
     # (for diagnose tests and inventories). Simulations never read it.
     jc_users: list[str] = Field(default_factory=list)
+    # When this host's state was loaded (time.monotonic()); the agent's timed events count from here.
+    _loaded_at: float = PrivateAttr(default_factory=time.monotonic)
+
+    @property
+    def loaded_at(self) -> float:
+        return self._loaded_at
 
     @property
     def localaccounts_available(self) -> bool:
