@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import diagnose, fix, lab, templates_cmd, undo, users, verify
+from toolkit.cli import demo, diagnose, fix, lab, templates_cmd, undo, users, verify
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -22,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.command("demo")(demo.demo)
 app.command("templates")(templates_cmd.list_templates)
 app.command("render")(templates_cmd.render)
 app.add_typer(users.app, name="users")

@@ -54,24 +54,28 @@ def host_diagnosis(report: HostReport, jc_users: Sequence[str]) -> dict[str, Any
 
 
 def _print_tables(diagnoses: Sequence[dict[str, Any]], reports: Sequence[HostReport]) -> None:
+    """One table for the fleet, a block of rows per host, blockers first; then failures and a summary."""
     out = console()
+    table = Table(show_lines=True)
+    for column in ("Host", "Severity", "Code", "JumpCloud user", "What is wrong", "Fix"):
+        table.add_column(column, overflow="fold")
     for diagnosis in diagnoses:
         if diagnosis["error"] is not None:
             continue
-        style = "red" if diagnosis["blockers"] else "green"
-        users = ", ".join(diagnosis["jc_users"]) or "no JumpCloud users given"
-        table = Table(title=f"{diagnosis['host']}: {diagnosis['blockers']} blocker(s) — {users}", title_style=style)
-        for column in ("Severity", "Code", "JumpCloud user", "What is wrong", "Fix"):
-            table.add_column(column, overflow="fold")
+        if not diagnosis["findings"]:
+            users = ", ".join(diagnosis["jc_users"]) or "no JumpCloud users given"
+            table.add_row(diagnosis["host"], "", "", "", f"nothing found ({users})", "")
         for finding in diagnosis["findings"]:
             severity = finding["severity"]
             table.add_row(
+                diagnosis["host"],
                 f"[{SEVERITY_STYLE[severity]}]{severity}[/]",
                 finding["code"],
                 finding["subject"] or "",
                 finding["message"],
                 finding["fix"] or "",
             )
+    if table.row_count:
         out.print(table)
     print_failures(reports, out)
     counts: dict[str, int] = {}
