@@ -2,35 +2,55 @@
 
 YAML::
 
-    hosts:
+    ca_cert: /path/ca.pem       # optional: the CA that signs these hosts' HTTPS certificates
+    vars: {auth: ntlm}          # optional: variables and connection settings for every host
+    groups:                     # optional
+      office-berlin:
+        vars: {scheme: https, port: 5986, jc_users: [jonathan]}
+        hosts: [pc-0001, pc-0002]          # names, or a mapping of name -> host entry
+    hosts:                      # optional when groups list the hosts
       pc-0001:
         address: 127.0.0.2      # optional, defaults to the name
         port: 5985              # optional
         scheme: http            # optional: http | https
         auth: basic             # optional
         jc_users: [Jonathan]    # per-host variables
-    ca_cert: /path/ca.pem       # optional: the CA that signs these hosts' HTTPS certificates
 
-``--host`` values (``name`` or ``name:port``) make an ad-hoc inventory.
+A host's variables are the top-level ``vars``, then each of its groups' ``vars`` in the order the groups
+are written, then its own entry (later wins). Its groups are in the variable ``group_names``.
+
+CSV (``.csv``), one host per row; the header names the columns::
+
+    host,jc_users,address,port,scheme,auth,groups,site
+    pc-0001,jonathan;maria,127.0.0.2,5985,http,basic,berlin;laptops,HQ
+
+``host`` is required; ``jc_users`` and ``groups`` hold several values separated by ``;`` (or ``|``);
+empty cells are not set; any other column becomes a text variable.
+
+``--host`` values (``name`` or ``name:port``) make an ad-hoc inventory; ``--limit`` (:func:`apply_limit`)
+narrows either.
 """
 
 from __future__ import annotations
 
+import csv
+import fnmatch
 import ipaddress
 import re
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from toolkit.errors import UsageError
 from toolkit.settings import AUTH_METHODS
 from toolkit.transport.base import HostTarget
+from toolkit.yamllines import Locations, describe_path, load_yaml
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CONNECTION_KEYS = {"address", "port", "scheme", "auth", "ca_cert"}
+# Separators of multi-valued CSV cells (jc_users, groups).
+CSV_LIST_SEPARATORS = re.compile(r"[;|]")
+GROUP_NAMES_VAR = "group_names"
 
 
 def validate_hostname(value: str) -> str:
@@ -73,64 +93,222 @@ def _parse_port(text: str, original: str) -> int:
     return int(text)
 
 
-def _line_of(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf"^\s*{re.escape(key)}\s*:", line):
-            return number
-    return None
+def _fail(locations: Locations, path: Sequence[str | int], message: str) -> UsageError:
+    return UsageError(f"{locations.where(path)}: {describe_path(path)}: {message}")
 
 
-def load_inventory(path: Path) -> list[HostTarget]:
+def _check_connection(values: dict[str, Any], locations: Locations, path: tuple[str | int, ...]) -> None:
+    """Connection settings in a host entry or a ``vars`` block: right type and range, named on error."""
+    if "address" in values:
+        try:
+            validate_hostname(str(values["address"]))
+        except UsageError as exc:
+            raise _fail(locations, (*path, "address"), str(exc)) from None
+    port = values.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+        raise _fail(locations, (*path, "port"), f"must be a port number 1..65535, not {port!r}")
+    scheme = values.get("scheme")
+    if scheme is not None and scheme not in ("http", "https"):
+        raise _fail(locations, (*path, "scheme"), f"must be http or https, not {scheme!r}")
+    auth = values.get("auth")
+    if auth is not None and auth not in AUTH_METHODS:
+        raise _fail(locations, (*path, "auth"), f"must be one of {', '.join(AUTH_METHODS)}, not {auth!r}")
+    ca_cert = values.get("ca_cert")
+    if ca_cert is not None and not isinstance(ca_cert, str):
+        raise _fail(locations, (*path, "ca_cert"), "must be a file path")
+    jc_users = values.get("jc_users")
+    if jc_users is not None and not (
+        isinstance(jc_users, str) or (isinstance(jc_users, list) and all(isinstance(u, str) for u in jc_users))
+    ):
+        raise _fail(locations, (*path, "jc_users"), "must be a username or a list of usernames")
+
+
+def _mapping(value: Any, locations: Locations, path: tuple[str | int, ...], what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(locations, path, f"{what} must be a mapping")
+    return value
+
+
+def _target(name: str, values: dict[str, Any], locations: Locations, path: tuple[str | int, ...]) -> HostTarget:
+    if "address" not in values:
+        try:
+            validate_hostname(name)
+        except UsageError as exc:
+            raise _fail(locations, path, f"{exc} (give it an address:)") from None
+    _check_connection(values, locations, path)
+    address = values.get("address")
+    jc_users = values.get("jc_users")
+    variables = {k: v for k, v in values.items() if k not in _CONNECTION_KEYS}
+    if isinstance(jc_users, str):
+        variables["jc_users"] = [jc_users]
+    return HostTarget(
+        name=name,
+        address=validate_hostname(str(address)) if address is not None else None,
+        port=values.get("port"),
+        scheme=values.get("scheme"),
+        auth=values.get("auth"),
+        ca_cert=values.get("ca_cert"),
+        vars=variables,
+    )
+
+
+_TOP_KEYS = {"hosts", "groups", "vars", "ca_cert"}
+
+
+def load_yaml_inventory(path: Path) -> list[HostTarget]:
     """Hosts from a YAML inventory; errors name the file, the line and the field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read inventory: {exc.strerror}") from None
-    try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{path}{where}: not valid YAML") from None
-    if not isinstance(document, dict) or not isinstance(document.get("hosts"), dict):
-        raise UsageError(f"{path}: an inventory needs a 'hosts:' mapping of host names")
+    document, locations = load_yaml(path, "inventory")
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise UsageError(f"{locations.where(())}: an inventory is a mapping with 'hosts:' and/or 'groups:'")
+    for key in document:
+        if key not in _TOP_KEYS:
+            raise _fail(locations, (key,), f"unknown key (an inventory has {', '.join(sorted(_TOP_KEYS))})")
+    if not isinstance(document.get("hosts"), dict) and not document.get("groups"):
+        raise UsageError(f"{locations.where(())}: an inventory needs a 'hosts:' mapping or 'groups:' of hosts")
     ca_cert = document.get("ca_cert")
     if ca_cert is not None and not isinstance(ca_cert, str):
-        raise UsageError(f"{path}: ca_cert must be a file path")
+        raise _fail(locations, ("ca_cert",), "must be a file path")
+    common = _mapping(document.get("vars"), locations, ("vars",), "vars")
+    _check_connection(common, locations, ("vars",))
+    if "address" in common:
+        raise _fail(locations, ("vars", "address"), "an address belongs to one host, not to every host")
+    hosts = _mapping(document.get("hosts"), locations, ("hosts",), "hosts")
+    groups = _mapping(document.get("groups"), locations, ("groups",), "groups")
+
+    # name -> (values merged so far, groups, path of its entry for errors); insertion order is host order.
+    merged: dict[str, tuple[dict[str, Any], list[str], tuple[str | int, ...]]] = {}
+    for name in hosts:
+        merged[str(name)] = ({**common}, [], ("hosts", name))
+    for group_name, group in groups.items():
+        gpath: tuple[str | int, ...] = ("groups", group_name)
+        group = _mapping(group, locations, gpath, f"group {group_name!r}")
+        unknown = set(group) - {"hosts", "vars"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise _fail(locations, (*gpath, key), "unknown key (a group has hosts and vars)")
+        group_vars = _mapping(group.get("vars"), locations, (*gpath, "vars"), "vars")
+        _check_connection(group_vars, locations, (*gpath, "vars"))
+        if "address" in group_vars:
+            raise _fail(locations, (*gpath, "vars", "address"), "an address belongs to one host, not to a group")
+        members = group.get("hosts") or []
+        entries: dict[str, Any]
+        if isinstance(members, list):
+            for index, member in enumerate(members):
+                if not isinstance(member, str):
+                    raise _fail(locations, (*gpath, "hosts", index), "must be a host name")
+            entries = dict.fromkeys(members)
+        elif isinstance(members, dict):
+            entries = members
+        else:
+            raise _fail(locations, (*gpath, "hosts"), "must be a list of host names or a mapping of hosts")
+        for member, entry in entries.items():
+            epath: tuple[str | int, ...] = (*gpath, "hosts", member)
+            values, member_groups, where = merged.setdefault(str(member), ({**common}, [], epath))
+            values.update(group_vars)
+            values.update(_mapping(entry, locations, epath, f"host {member!r}"))
+            member_groups.append(str(group_name))
     targets = []
-    for name, entry in document["hosts"].items():
-        line = _line_of(text, str(name))
-        where = f"{path}:{line}" if line else str(path)
-        entry = entry or {}
-        if not isinstance(entry, dict):
-            raise UsageError(f"{where}: host {name!r} must be a mapping")
-        target = _target_from_entry(str(name), entry, where)
-        targets.append(replace(target, ca_cert=target.ca_cert or ca_cert))
+    for name, (values, member_groups, where) in merged.items():
+        entry = hosts.get(name)
+        values.update(_mapping(entry, locations, where, f"host {name!r}"))
+        if member_groups:
+            values[GROUP_NAMES_VAR] = member_groups
+        values.setdefault("ca_cert", ca_cert)
+        if values["ca_cert"] is None:
+            del values["ca_cert"]
+        targets.append(_target(name, values, locations, where))
     return targets
 
 
-def _target_from_entry(name: str, entry: dict[str, Any], where: str) -> HostTarget:
+def _csv_list(cell: str) -> list[str]:
+    return [part.strip() for part in CSV_LIST_SEPARATORS.split(cell) if part.strip()]
+
+
+def load_csv_inventory(path: Path) -> list[HostTarget]:
+    """Hosts from a CSV inventory (see the module docstring); errors name the file, the line and the column."""
     try:
-        validate_hostname(name) if "address" not in entry else None
-        address = validate_hostname(str(entry["address"])) if "address" in entry else None
-    except UsageError as exc:
-        raise UsageError(f"{where}: host {name!r}: {exc}") from None
-    port = entry.get("port")
-    if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
-        raise UsageError(f"{where}: host {name!r}: port must be 1..65535")
-    scheme = entry.get("scheme")
-    if scheme is not None and scheme not in ("http", "https"):
-        raise UsageError(f"{where}: host {name!r}: scheme must be http or https")
-    auth = entry.get("auth")
-    if auth is not None and auth not in AUTH_METHODS:
-        raise UsageError(f"{where}: host {name!r}: auth must be one of {', '.join(AUTH_METHODS)}")
-    variables = {k: v for k, v in entry.items() if k not in _CONNECTION_KEYS}
-    ca_cert = entry.get("ca_cert")
-    return HostTarget(name=name, address=address, port=port, scheme=scheme, auth=auth, ca_cert=ca_cert, vars=variables)
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    reader = csv.reader(text.splitlines())
+    try:
+        header = [column.strip() for column in next(reader)]
+    except StopIteration:
+        raise UsageError(f"{path}: empty CSV inventory (the first line is the header: host,jc_users,...)") from None
+    if "host" not in header:
+        raise UsageError(f"{path}:1: the header has no 'host' column (it reads: {','.join(header)})")
+    if len(set(header)) != len(header):
+        raise UsageError(f"{path}:1: a column is named twice in the header")
+    targets = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise UsageError(f"{path}:{line}: {len(row)} cells, the header has {len(header)} columns")
+        cells = {column: cell.strip() for column, cell in zip(header, row, strict=True) if cell.strip()}
+        locations = Locations(str(path), {(): line})
+        name = cells.pop("host", "")
+        if not name:
+            raise UsageError(f"{path}:{line}: host: empty")
+        values: dict[str, Any] = dict(cells)
+        if "port" in values:
+            if not values["port"].isdigit():
+                raise UsageError(f"{path}:{line}: port: must be a port number 1..65535, not {values['port']!r}")
+            values["port"] = int(values["port"])
+        values["jc_users"] = _csv_list(cells.get("jc_users", ""))
+        groups = _csv_list(values.pop("groups", ""))
+        if groups:
+            values[GROUP_NAMES_VAR] = groups
+        targets.append(_target(name, values, locations, ()))
+    return targets
 
 
-def resolve_targets(hosts: Iterable[str], inventory: Path | None) -> list[HostTarget]:
-    """The run's hosts: the inventory's, then each ``--host``; at least one, no duplicates."""
+def load_inventory(path: Path) -> list[HostTarget]:
+    """Hosts from a YAML or (``.csv``) CSV inventory; errors name the file, the line and the field."""
+    if path.suffix.lower() == ".csv":
+        return load_csv_inventory(path)
+    return load_yaml_inventory(path)
+
+
+def _pattern_matches(pattern: str, target: HostTarget) -> bool:
+    groups = target.vars.get(GROUP_NAMES_VAR) or []
+    names = [target.name, *groups]
+    return any(fnmatch.fnmatchcase(name.lower(), pattern.lower()) for name in names)
+
+
+def apply_limit(targets: Sequence[HostTarget], limit: str | None) -> list[HostTarget]:
+    """The targets ``limit`` selects, in their order.
+
+    ``limit`` is comma-separated patterns (shell wildcards, matched without case against host names and
+    group names); ``!pattern`` excludes. With only exclusions, every other host is selected.
+    """
+    if limit is None or not limit.strip():
+        return list(targets)
+    patterns = [p.strip() for p in limit.split(",") if p.strip()]
+    include = [p for p in patterns if not p.startswith("!")]
+    exclude = [p[1:].strip() for p in patterns if p.startswith("!")]
+    if any(not p for p in exclude):
+        raise UsageError(f"--limit {limit!r}: '!' must be followed by a pattern")
+    selected = [
+        t
+        for t in targets
+        if (not include or any(_pattern_matches(p, t) for p in include))
+        and not any(_pattern_matches(p, t) for p in exclude)
+    ]
+    if not selected:
+        raise UsageError(f"--limit {limit!r} matches none of the {len(targets)} host(s)")
+    return selected
+
+
+def resolve_targets(hosts: Iterable[str], inventory: Path | None, limit: str | None = None) -> list[HostTarget]:
+    """The run's hosts: the inventory's, then each ``--host``, narrowed by ``limit``; at least one, no duplicates."""
     targets = load_inventory(inventory) if inventory is not None else []
     targets += [parse_host_arg(h) for h in hosts]
     if not targets:
@@ -140,4 +318,4 @@ def resolve_targets(hosts: Iterable[str], inventory: Path | None) -> list[HostTa
         if target.name in seen:
             raise UsageError(f"host {target.name!r} is listed twice")
         seen.add(target.name)
-    return targets
+    return apply_limit(targets, limit)

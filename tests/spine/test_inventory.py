@@ -57,10 +57,10 @@ def test_inventory_hosts_and_variables(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("hosts: [a, b]\n", "needs a 'hosts:' mapping"),
-        ("hosts:\n  pc-1:\n    port: 0\n", r"inv.yml:2: host 'pc-1': port must be 1..65535"),
-        ("hosts:\n  pc-1: {}\n  pc-2:\n    scheme: ftp\n", r"inv.yml:3: host 'pc-2': scheme must be"),
-        ("hosts:\n  pc-1:\n    auth: digest\n", r"inv.yml:2: host 'pc-1': auth must be"),
-        ("hosts:\n  bad host:\n", r"inv.yml:2: host 'bad host'"),
+        ("hosts:\n  pc-1:\n    port: 0\n", r"inv.yml:3: hosts.pc-1.port: must be a port number 1..65535"),
+        ("hosts:\n  pc-1: {}\n  pc-2:\n    scheme: ftp\n", r"inv.yml:4: hosts.pc-2.scheme: must be http or https"),
+        ("hosts:\n  pc-1:\n    auth: digest\n", r"inv.yml:3: hosts.pc-1.auth: must be one of"),
+        ("hosts:\n  bad host:\n", r"inv.yml:2: hosts.bad host: invalid host 'bad host'"),
         ("hosts:\n  pc-1: [\n", r"inv.yml:\d+: not valid YAML"),
     ],
 )

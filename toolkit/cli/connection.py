@@ -1,6 +1,6 @@
 """The options every host-touching command shares, added by one decorator.
 
-``@connection_options`` adds ``--host``, ``--inventory``, the WinRM settings, ``--forks`` and
+``@connection_options`` adds ``--host``, ``--inventory``, ``--limit``, the WinRM settings, ``--forks`` and
 ``--dry-run`` to a command and hands it one :class:`Connection` instead, so each command module stays
 small and all of them spell the options the same way.
 """
@@ -19,11 +19,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from toolkit.inventory import resolve_targets
+from toolkit.report import ReportOptions
 from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings, resolve_password
 from toolkit.transport.base import HostTarget
 
 F = TypeVar("F", bound=Callable[..., Any])
 PANEL = "Connection"
+REPORTS_PANEL = "Reports"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Connection:
     settings: ConnectionSettings
     forks: int
     dry_run: bool
+    reports: ReportOptions = ReportOptions()  # noqa: RUF009 (frozen: one shared default is safe)
 
     def only(self, targets: list[HostTarget]) -> Connection:
         """The same connection, limited to ``targets`` (for polls that skip finished hosts)."""
@@ -55,7 +58,18 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         None,
     ),
     "inventory": (
-        Annotated[Path | None, _option("--inventory", "-i", help="YAML inventory of hosts.", exists=False)],
+        Annotated[Path | None, _option("--inventory", "-i", help="Inventory of hosts (YAML or .csv).", exists=False)],
+        None,
+    ),
+    "limit": (
+        Annotated[
+            str | None,
+            _option(
+                "--limit",
+                "-l",
+                help="Only these hosts: comma-separated host or group name patterns (pc-*,berlin); !PATTERN excludes.",
+            ),
+        ],
         None,
     ),
     "login_user": (
@@ -101,6 +115,30 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[Path | None, _option("--config", help="Config file [env: JCFIX_CONFIG].")],
         None,
     ),
+    "junit": (
+        Annotated[
+            Path | None, typer.Option("--junit", help="Write a JUnit XML report here.", rich_help_panel=REPORTS_PANEL)
+        ],
+        None,
+    ),
+    "html": (
+        Annotated[
+            Path | None,
+            typer.Option("--html", help="Write a self-contained HTML report here.", rich_help_panel=REPORTS_PANEL),
+        ],
+        None,
+    ),
+    "history": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--history",
+                help="Run-history database [env: JCFIX_HISTORY; default: the user's data directory].",
+                rich_help_panel=REPORTS_PANEL,
+            ),
+        ],
+        None,
+    ),
     "forks": (Annotated[int, _option("--forks", help="Hosts worked on at once.", min=1, max=1024)], 32),
     "dry_run": (
         Annotated[
@@ -119,7 +157,7 @@ _LOGIN_ONLY = inspect.Parameter(
 )
 
 
-def _build_connection(values: dict[str, Any]) -> Connection:
+def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -> Connection:
     if values["no_cert_validation"]:
         print("jcfix: warning: HTTPS certificates are not verified (--no-cert-validation)", file=sys.stderr)
     flags = {
@@ -137,14 +175,26 @@ def _build_connection(values: dict[str, Any]) -> Connection:
         "deadline": values["deadline"],
     }
     settings = load_settings(flags, config_path=values["config"])
-    targets = resolve_targets(values["host"] or [], values["inventory"])
+    if hosts_optional and not values["host"] and values["inventory"] is None:
+        targets: list[HostTarget] = []  # the command finds its hosts itself (jcfix undo: in the run history)
+    else:
+        targets = resolve_targets(values["host"] or [], values["inventory"], values["limit"])
     for target in targets:
         check_cleartext(target.connect_address, target.scheme or settings.scheme, target.auth or settings.auth)
-    return Connection(targets=targets, settings=settings, forks=values["forks"], dry_run=values["dry_run"])
+    reports = ReportOptions(junit=values["junit"], html=values["html"], history=values["history"])
+    return Connection(
+        targets=targets, settings=settings, forks=values["forks"], dry_run=values["dry_run"], reports=reports
+    )
 
 
-def connection_options(func: F) -> F:
-    """Add the shared options to ``func``, which takes ``connection: Connection`` instead."""
+def connection_options(func: F | None = None, *, hosts_optional: bool = False) -> Any:
+    """Add the shared options to ``func``, which takes ``connection: Connection`` instead.
+
+    With ``hosts_optional`` (``@connection_options(hosts_optional=True)``), no ``--host`` and no
+    ``--inventory`` give an empty ``connection.targets`` instead of a usage error.
+    """
+    if func is None:
+        return functools.partial(connection_options, hosts_optional=hosts_optional)
     signature = inspect.signature(func)
     # Resolve the command's own annotations (strings under postponed evaluation) in its module.
     hints = typing.get_type_hints(func, include_extras=True)
@@ -165,7 +215,7 @@ def connection_options(func: F) -> F:
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in _OPTIONS}
-        return func(connection=_build_connection(values), **kwargs)
+        return func(connection=_build_connection(values, hosts_optional=hosts_optional), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}

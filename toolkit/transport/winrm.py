@@ -11,8 +11,10 @@ clamped to what is left of it, and once it has passed no further request is sent
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from pypsrp.complex_objects import ErrorRecord
@@ -138,6 +140,26 @@ class WinRMSession:
         pool.open()
         self._pool = pool
         return pool
+
+    def open(self) -> None:
+        """Connect and open the runspace pool now (runs nothing on the host); raises :class:`TransportError`.
+
+        The runner calls it before the first step, so a failure here is known to have changed nothing.
+        """
+        try:
+            self._connect()
+        except Exception as exc:  # every failure leaves as one classified line
+            raise classify(exc, host=self.target.name) from None
+
+    @contextlib.contextmanager
+    def limit_to(self, seconds: float) -> Iterator[None]:
+        """Within the block, no HTTP request waits past ``seconds`` from now (a step's own timeout)."""
+        saved = self._deadline.expires
+        self._deadline.expires = min(saved, time.monotonic() + seconds)
+        try:
+            yield
+        finally:
+            self._deadline.expires = saved
 
     def run(self, rendered: RenderedScript, *, whatif: bool = False) -> RawOutput:
         """Run ``rendered`` with its parameters; raises :class:`TransportError` when the host fails us."""

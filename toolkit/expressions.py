@@ -1,0 +1,460 @@
+"""The playbook expression language: ``when`` conditions and ``{{ ... }}`` values, parsed, never ``eval``-ed.
+
+Grammar (whitespace between tokens is free)::
+
+    expr     := or
+    or       := and ("or" and)*
+    and      := not ("and" not)*
+    not      := "not" not | compare
+    compare  := operand (("==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in") operand)?
+    operand  := literal | list | call | path | "(" expr ")"
+    literal  := 'text' | "text" | 123 | 1.5 | true | false | null
+    list     := "[" (expr ("," expr)*)? "]"
+    call     := NAME "(" (expr ("," expr)*)? ")"        # only the functions in FUNCTIONS
+    path     := NAME ("." (NAME | DIGITS))*             # keys of mappings, indexes of lists
+
+A path only looks up keys in the plain data the runner puts in scope (mappings, lists, text, numbers):
+there is no attribute access, no call of anything outside :data:`FUNCTIONS`, and nothing is imported,
+so a playbook cannot reach Python. A path that does not exist is *undefined*: false in a condition,
+equal to ``null``, and an error when a step parameter needs its value.
+
+Templated values (:func:`parse_template`): a string that is exactly ``{{ expr }}`` takes the expression's
+value with its type (a list stays a list); ``{{ }}`` inside other text is replaced by the value's text.
+Either way the result is a *value* that travels as a PSRP parameter, never PowerShell code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class ExpressionError(Exception):
+    """A syntax error found when parsing, or a type error found when evaluating."""
+
+
+class _Undefined:
+    """The value of a path that does not exist."""
+
+    _instance: _Undefined | None = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED = _Undefined()
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>\d+(?:\.\d+)?)
+      | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,|\.)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "'": "'", '"': '"'}
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise ExpressionError(f"unexpected {text[position:].strip()[:20]!r} at column {position + 1}")
+        kind = match.lastgroup
+        assert kind is not None
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+# ---- the syntax tree: small frozen nodes with an eval(scope) -----------------------------------
+
+
+@dataclass(frozen=True)
+class _Literal:
+    value: Any
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        return self.value
+
+    def roots(self) -> set[str]:
+        return set()
+
+
+@dataclass(frozen=True)
+class _Path:
+    parts: tuple[str, ...]
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        value: Any = scope
+        for part in self.parts:
+            if isinstance(value, Mapping):
+                value = value.get(part, UNDEFINED)
+            elif isinstance(value, (list, tuple)) and part.isdigit():
+                index = int(part)
+                value = value[index] if index < len(value) else UNDEFINED
+            else:
+                return UNDEFINED
+            if value is UNDEFINED:
+                return UNDEFINED
+        return value
+
+    def roots(self) -> set[str]:
+        return {self.parts[0]}
+
+    def __str__(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class _List:
+    items: tuple[Any, ...]
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        return [item.eval(scope) for item in self.items]
+
+    def roots(self) -> set[str]:
+        return set().union(*(item.roots() for item in self.items)) if self.items else set()
+
+
+@dataclass(frozen=True)
+class _Not:
+    operand: Any
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        return not _truth(self.operand.eval(scope))
+
+    def roots(self) -> set[str]:
+        return self.operand.roots()
+
+
+@dataclass(frozen=True)
+class _BoolOp:
+    op: str
+    operands: tuple[Any, ...]
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        if self.op == "and":
+            return all(_truth(o.eval(scope)) for o in self.operands)
+        return any(_truth(o.eval(scope)) for o in self.operands)
+
+    def roots(self) -> set[str]:
+        return set().union(*(o.roots() for o in self.operands))
+
+
+def _plain(value: Any) -> Any:
+    return None if value is UNDEFINED else value
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    left, right = _plain(left), _plain(right)
+    if op == "==":
+        return bool(left == right)
+    if op == "!=":
+        return bool(left != right)
+    if op in ("in", "not in"):
+        if not isinstance(right, (list, tuple, str, Mapping)):
+            if right is None:
+                return op == "not in"
+            raise ExpressionError(f"'{op}' needs a list or text on its right, not {type(right).__name__}")
+        if isinstance(right, str) and not isinstance(left, str):
+            raise ExpressionError(f"'{op}' text needs text on its left, not {type(left).__name__}")
+        found = left in right
+        return found if op == "in" else not found
+    numbers = (int, float)
+    if not (
+        (isinstance(left, numbers) and isinstance(right, numbers)) or (isinstance(left, str) and isinstance(right, str))
+    ) or isinstance(left, bool):
+        raise ExpressionError(f"cannot order {type(left).__name__} and {type(right).__name__} with {op}")
+    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+
+
+@dataclass(frozen=True)
+class _Compare:
+    op: str
+    left: Any
+    right: Any
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        return _compare(self.op, self.left.eval(scope), self.right.eval(scope))
+
+    def roots(self) -> set[str]:
+        return self.left.roots() | self.right.roots()
+
+
+def _has_finding(scope: Mapping[str, Any], *codes: Any) -> bool:
+    wanted = {str(c) for c in codes}
+    return any(f.get("code") in wanted for f in scope.get("findings") or [])
+
+
+def _count(scope: Mapping[str, Any], value: Any) -> int:
+    if value is UNDEFINED or value is None:
+        return 0
+    if not isinstance(value, (list, tuple, str, Mapping)):
+        raise ExpressionError(f"count() needs a list, not {type(value).__name__}")
+    return len(value)
+
+
+def _defined(scope: Mapping[str, Any], value: Any) -> bool:
+    return value is not UNDEFINED
+
+
+# The only functions an expression can call; each gets the scope and its evaluated arguments.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "has_finding": _has_finding,  # has_finding('CASE_MISMATCH', ...): any finding so far with one of these codes
+    "count": _count,  # count(list): its length (0 when undefined)
+    "defined": _defined,  # defined(path): the path exists
+}
+
+
+@dataclass(frozen=True)
+class _Call:
+    name: str
+    args: tuple[Any, ...]
+
+    def eval(self, scope: Mapping[str, Any]) -> Any:
+        return FUNCTIONS[self.name](scope, *(a.eval(scope) for a in self.args))
+
+    def roots(self) -> set[str]:
+        return set().union(*(a.roots() for a in self.args)) if self.args else set()
+
+
+def _truth(value: Any) -> bool:
+    return bool(_plain(value))
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokenize(text)
+        self.position = 0
+
+    def peek(self, offset: int = 0) -> tuple[str, str] | None:
+        index = self.position + offset
+        return self.tokens[index] if index < len(self.tokens) else None
+
+    def accept(self, value: str) -> bool:
+        token = self.peek()
+        if token is not None and token[1] == value and token[0] in ("op", "name"):
+            self.position += 1
+            return True
+        return False
+
+    def expect(self, value: str) -> None:
+        if not self.accept(value):
+            token = self.peek()
+            found = "the end" if token is None else repr(token[1])
+            raise ExpressionError(f"expected {value!r}, found {found}")
+
+    def parse(self) -> Any:
+        if not self.tokens:
+            raise ExpressionError("empty expression")
+        node = self.parse_or()
+        if self.peek() is not None:
+            raise ExpressionError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        return node
+
+    def parse_or(self) -> Any:
+        operands = [self.parse_and()]
+        while self.accept("or"):
+            operands.append(self.parse_and())
+        return operands[0] if len(operands) == 1 else _BoolOp("or", tuple(operands))
+
+    def parse_and(self) -> Any:
+        operands = [self.parse_not()]
+        while self.accept("and"):
+            operands.append(self.parse_not())
+        return operands[0] if len(operands) == 1 else _BoolOp("and", tuple(operands))
+
+    def parse_not(self) -> Any:
+        if self.accept("not"):
+            return _Not(self.parse_not())
+        return self.parse_compare()
+
+    def parse_compare(self) -> Any:
+        left = self.parse_operand()
+        token = self.peek()
+        if token is None:
+            return left
+        if token[1] in ("==", "!=", "<", "<=", ">", ">=", "in") and token[0] in ("op", "name"):
+            self.position += 1
+            return _Compare(token[1], left, self.parse_operand())
+        if token[1] == "not" and self.peek(1) == ("name", "in"):
+            self.position += 2
+            return _Compare("not in", left, self.parse_operand())
+        return left
+
+    def parse_operand(self) -> Any:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("expression ends too early")
+        kind, value = token
+        self.position += 1
+        if kind == "number":
+            return _Literal(float(value) if "." in value else int(value))
+        if kind == "string":
+            body = value[1:-1]
+            return _Literal(re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body))
+        if value == "(":
+            node = self.parse_or()
+            self.expect(")")
+            return node
+        if value == "[":
+            items = []
+            if not self.accept("]"):
+                items.append(self.parse_or())
+                while self.accept(","):
+                    items.append(self.parse_or())
+                self.expect("]")
+            return _List(tuple(items))
+        if kind == "name":
+            if value in ("true", "false", "null"):
+                return _Literal({"true": True, "false": False, "null": None}[value])
+            if value in _KEYWORDS:
+                raise ExpressionError(f"unexpected {value!r}")
+            if self.accept("("):
+                if value not in FUNCTIONS:
+                    raise ExpressionError(f"unknown function {value!r} (functions: {', '.join(FUNCTIONS)})")
+                args = []
+                if not self.accept(")"):
+                    args.append(self.parse_or())
+                    while self.accept(","):
+                        args.append(self.parse_or())
+                    self.expect(")")
+                return _Call(value, tuple(args))
+            parts = [value]
+            while self.accept("."):
+                part = self.peek()
+                if part is None or part[0] not in ("name", "number") or "." in part[1]:
+                    raise ExpressionError(f"expected a name after '.' in {'.'.join(parts)}")
+                self.position += 1
+                parts.append(part[1])
+            return _Path(tuple(parts))
+        raise ExpressionError(f"unexpected {value!r}")
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression: evaluate it with :meth:`evaluate`; :attr:`roots` are the names it reads."""
+
+    source: str
+    node: Any
+
+    @property
+    def roots(self) -> set[str]:
+        return self.node.roots()
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        """The expression's value in ``scope`` (undefined paths give :data:`UNDEFINED`)."""
+        return self.node.eval(scope)
+
+    def test(self, scope: Mapping[str, Any]) -> bool:
+        """The expression as a condition."""
+        return _truth(self.evaluate(scope))
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse ``text``; raises :class:`ExpressionError` saying what is wrong."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"must be text, not {type(text).__name__}")
+    return Expression(text, _Parser(text).parse())
+
+
+# ---- templated values ---------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A playbook value with ``{{ expr }}`` placeholders, parsed once; :meth:`render` gives the value."""
+
+    parts: tuple[str | Expression, ...]
+    whole: bool  # the value is exactly one placeholder: keep the expression's type
+
+    @property
+    def roots(self) -> set[str]:
+        return set().union(*(p.roots for p in self.parts if isinstance(p, Expression)))
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        values = []
+        for part in self.parts:
+            if isinstance(part, str):
+                values.append(part)
+                continue
+            value = part.evaluate(scope)
+            if value is UNDEFINED:
+                raise ExpressionError(f"'{{{{ {part.source.strip()} }}}}' is undefined")
+            if self.whole:
+                return value
+            if isinstance(value, (Mapping, list, tuple)):
+                raise ExpressionError(f"'{{{{ {part.source.strip()} }}}}' is a {type(value).__name__}, not text")
+            values.append("" if value is None else str(value))
+        return "".join(values)
+
+
+def parse_template(value: str) -> Template | str:
+    """``value`` parsed into a :class:`Template`, or ``value`` itself when it has no placeholder."""
+    if "{{" not in value and "}}" not in value:
+        return value
+    parts: list[str | Expression] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(value):
+        if match.start() > position:
+            parts.append(value[position : match.start()])
+        parts.append(parse_expression(match.group(1)))
+        position = match.end()
+    rest = value[position:]
+    if "{{" in rest or "}}" in rest:
+        raise ExpressionError("unbalanced '{{' / '}}'")
+    if rest:
+        parts.append(rest)
+    whole = len(parts) == 1 and isinstance(parts[0], Expression)
+    return Template(tuple(parts), whole)
+
+
+def parse_value(value: Any) -> Any:
+    """A playbook value with every string parsed by :func:`parse_template` (mappings and lists walked)."""
+    if isinstance(value, str):
+        return parse_template(value)
+    if isinstance(value, Mapping):
+        return {k: parse_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [parse_value(v) for v in value]
+    return value
+
+
+def render_value(value: Any, scope: Mapping[str, Any]) -> Any:
+    """A value from :func:`parse_value` with its placeholders filled from ``scope``."""
+    if isinstance(value, Template):
+        return value.render(scope)
+    if isinstance(value, Mapping):
+        return {k: render_value(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, scope) for v in value]
+    return value
+
+
+def value_roots(value: Any) -> set[str]:
+    """The scope names a parsed value reads."""
+    if isinstance(value, Template):
+        return value.roots
+    if isinstance(value, Mapping):
+        return set().union(*(value_roots(v) for v in value.values())) if value else set()
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return set().union(*(value_roots(v) for v in value)) if value else set()
+    return set()
