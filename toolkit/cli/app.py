@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import demo, diagnose, fix, lab, templates_cmd, undo, users, verify
+from toolkit.cli import demo, diagnose, fix, lab, runs, templates_cmd, undo, users, verify
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -31,6 +31,7 @@ app.add_typer(fix.app, name="fix")
 app.command("undo")(undo.undo_command)
 app.add_typer(verify.app, name="verify")
 app.add_typer(lab.app, name="lab")
+app.add_typer(runs.app, name="runs")
 
 # Sub-apps registered by name: each module owns its commands.
 SUBCOMMANDS: list[tuple[str, str]] = []

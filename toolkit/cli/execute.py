@@ -9,6 +9,7 @@ from typing import Any
 
 from toolkit.actions import Action
 from toolkit.cli.connection import Connection
+from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.runner import HostReport, Step, run_fleet
 from toolkit.transport.base import HostTarget
 
@@ -41,12 +42,20 @@ def run_action(
     values: Mapping[str, Any] | None = None,
     *,
     whatif: bool = False,
+    run_id: str | None = None,
     **options: Any,
 ) -> list[HostReport] | None:
     """Render ``action`` once and run it on every host; ``None`` after a dry run.
 
     Input is checked (and the script rendered) before anything connects, so bad input costs nothing.
+    Every run is recorded as it goes (run history, and ``--junit``/``--html`` when given): each host
+    when it finishes, and the end also after Ctrl-C. ``run_id`` names the run in history (a fix passes
+    its ``RunId``, the name of its backups on the hosts); by default a new one is made.
     """
+    from toolkit.actions._fixbase import new_run_id
+    from toolkit.report.recorders import report_recorders, run_meta, run_summary
+    from toolkit.report.view import has_blockers
+
     rendered = action.render(values or {}, **options)
     steps = {t.name: [Step(action, rendered, whatif=whatif)] for t in connection.targets}
     if connection.dry_run:
@@ -55,5 +64,23 @@ def run_action(
     settings = connection.with_password()
     plan = [(t, steps[t.name]) for t in connection.targets]
     order = {t.name: i for i, t in enumerate(connection.targets)}
-    reports = list(run_fleet(plan, settings, forks=connection.forks))
+    recorder = report_recorders(connection.reports, settings=settings, parameters=rendered.parameters)
+    recorder.start(run_meta(run_id or new_run_id(), hosts=len(plan), check_mode=whatif))
+    reports: list[HostReport] = []
+    counts: dict[str, int] = {}
+    interrupted = True
+    blocked = False
+    try:
+        for report in run_fleet(plan, settings, forks=connection.forks):
+            recorder.host_done(report)
+            counts[report.status] = counts.get(report.status, 0) + 1
+            blocked = blocked or (action.name == "collect_facts" and has_blockers(report))
+            reports.append(report)
+        interrupted = False
+    finally:
+        # Also after Ctrl-C: the hosts that finished stay recorded, and the reports are complete files.
+        exit_code = for_statuses([r.status for r in reports])
+        if blocked and exit_code == ExitCode.OK:
+            exit_code = ExitCode.BLOCKERS  # what jcfix diagnose exits with
+        recorder.finish(run_summary(counts, exit_code=130 if interrupted else exit_code, interrupted=interrupted))
     return sorted(reports, key=lambda r: order[r.target.name])

@@ -105,7 +105,7 @@ def make_command(action: Action) -> Any:
         for param in offered:
             if param.warning and values.get(param.name):
                 print(f"jcfix: warning: {param.warning}", file=sys.stderr)
-        reports = run_action(connection, action, values, whatif=check)
+        reports = run_action(connection, action, values, whatif=check, run_id=values["RunId"])
         if reports is None:
             return ExitCode.OK
         if output == "json":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -14,7 +15,9 @@ from toolkit.cli.execute import run_action
 from toolkit.cli.output import OUTPUT_FORMATS, exit_code, print_json, print_tables
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
+from toolkit.history import History, history_path
 from toolkit.runner import HostReport
+from toolkit.settings import check_cleartext
 
 
 def _table(report: HostReport) -> Table | None:
@@ -37,16 +40,35 @@ def _table(report: HostReport) -> Table | None:
     return table
 
 
-@connection_options
+def _hosts_from_history(connection: Connection, run_id: str) -> Connection:
+    """``connection`` aimed at the hosts the run touched, reached as the run reached them (from history)."""
+    path = history_path(connection.reports.history)
+    with History(path) as history:
+        if not history.attempts(run_id):
+            raise UsageError(f"run {run_id} is not in the run history ({path}): give --host or --inventory")
+        targets = history.touched_targets(run_id)
+    if not targets:
+        raise UsageError(f"run {run_id} changed nothing on any host (run history {path}): nothing to undo")
+    for target in targets:
+        check_cleartext(target.connect_address, target.scheme or "https", target.auth or connection.settings.auth)
+    return replace(connection, targets=targets)
+
+
+@connection_options(hosts_optional=True)
 def undo_command(
     connection: Connection,
     run_id: Annotated[str, typer.Option("--run-id", help="The run to undo (see the fix's output).")],
     check: Annotated[bool, typer.Option("--check", help="Report what would be restored; change nothing.")] = False,
     output: Annotated[str, typer.Option("--output", "-o", help="table or json.")] = "table",
 ) -> int:
-    """Restore what a jcfix run changed, from the backups it saved on each host."""
+    """Restore what a jcfix run changed, from the backups it saved on each host.
+
+    Without --host or --inventory, the hosts come from the run history: those the run changed.
+    """
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+    if not connection.targets:
+        connection = _hosts_from_history(connection, run_id)
     reports = run_action(connection, get_action("undo_run"), {"RunId": run_id}, whatif=check)
     if reports is None:
         return ExitCode.OK

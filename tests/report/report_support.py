@@ -1,0 +1,70 @@
+"""Host reports built without a network, for the report unit tests: every status a host can end with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from toolkit.actions import get_action
+from toolkit.actions.collect_facts import HostFacts
+from toolkit.actions.collect_facts import simulate as simulate_facts
+from toolkit.lab.scenarios import load_hosts
+from toolkit.recorder import HOST_STATUSES, RunMeta, RunRecorder, RunSummary
+from toolkit.results import ResultDocument, failed, validate_document
+from toolkit.runner import HostReport, Step
+from toolkit.transport.base import HostTarget
+
+STARTED = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+def facts_step() -> Step:
+    action = get_action("collect_facts")
+    return Step(action, action.render({}))
+
+
+def facts_result(scenario: str) -> tuple[list[str], ResultDocument[Any]]:
+    """The collect_facts document a lab host of ``scenario`` answers, and its expected JumpCloud users."""
+    (host,) = load_hosts(scenario)
+    document = simulate_facts(host, {}, False)
+    return list(host.jc_users), validate_document("collect_facts", document, HostFacts)
+
+
+def sample_reports() -> list[HostReport]:
+    """Six hosts: ready, blocked (case mismatch), unreachable, script failed, skipped step, never started."""
+    step = facts_step()
+    reports = []
+    for name, scenario in (("pc-ready", "healthy"), ("pc-case", "case")):
+        users, result = facts_result(scenario)
+        reports.append(HostReport(HostTarget(name, vars={"jc_users": users}), [(step, result)]))
+    reports.append(
+        HostReport(HostTarget("pc-down"), [(step, failed("collect_facts", "unreachable", "connection refused"))])
+    )
+    reports.append(
+        HostReport(
+            HostTarget("pc-broken"), [(step, failed("collect_facts", "script_failed", "Access <denied> & \x07"))]
+        )
+    )
+    skipped = ResultDocument[Any](schema=1, action="collect_facts", status="skipped", changed=False)
+    reports.append(HostReport(HostTarget("pc-when"), [(step, skipped)]))
+    reports.append(HostReport(HostTarget("pc-later"), skipped_reason="max-fail-percent 10% reached"))
+    return reports
+
+
+def record(recorder: RunRecorder, reports: list[HostReport], run_id: str = "r-sample") -> None:
+    """Feed ``reports`` to ``recorder`` as a run would: start, each host, finish."""
+    recorder.start(
+        RunMeta(
+            run_id=run_id,
+            command="jcfix diagnose -i fleet.yaml",
+            playbook=None,
+            user="tester",
+            started=STARTED,
+            check_mode=False,
+            hosts=len(reports),
+        )
+    )
+    counts = dict.fromkeys(HOST_STATUSES, 0)
+    for report in reports:
+        recorder.host_done(report)
+        counts[report.status] += 1
+    recorder.finish(RunSummary(counts=counts, interrupted=False, ended=STARTED + timedelta(seconds=3), exit_code=4))

@@ -1,0 +1,185 @@
+"""``jcfix runs``: the run history: what ran, when, by whom, and what happened on each host."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console
+from toolkit.errors import UsageError
+from toolkit.exitcodes import ExitCode
+from toolkit.history import History, HostRow, RunRow, StepRow, history_path
+
+app = typer.Typer(help="Run history: every run, each host and each step's result.", no_args_is_help=True)
+
+HistoryOption = Annotated[
+    Path | None,
+    typer.Option("--history", help="Run-history database [env: JCFIX_HISTORY; default: the user's data directory]."),
+]
+OutputOption = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
+
+
+def _check_output(output: str) -> None:
+    if output not in OUTPUT_FORMATS:
+        raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def _counts_text(counts: dict[str, int] | None, markup: bool = True) -> str:
+    if counts is None:
+        return "not finished"
+    parts = [(status, n) for status, n in counts.items() if n]
+    if not markup:
+        return ", ".join(f"{n} {status}" for status, n in parts)
+    return ", ".join(f"[{STATUS_STYLE.get(status, '')}]{n} {status}[/]" for status, n in parts) or "no hosts"
+
+
+def _run_json(run: RunRow) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "command": run.command,
+        "playbook": run.playbook,
+        "user": run.user,
+        "started": run.started,
+        "ended": run.ended,
+        "check_mode": run.check_mode,
+        "hosts": run.planned_hosts,
+        "parameters": run.parameters,
+        "counts": run.counts,
+        "interrupted": run.interrupted,
+        "exit_code": run.exit_code,
+        "stopped_reason": run.stopped_reason,
+    }
+
+
+@app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.", min=1)] = 20,
+    history: HistoryOption = None,
+    output: OutputOption = "table",
+) -> int:
+    """The latest runs, newest first: id, when, who, what, and how many hosts ended how."""
+    _check_output(output)
+    with History(history_path(history)) as db:
+        runs = db.runs(limit)
+    if output == "json":
+        json.dump([_run_json(r) for r in runs], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return ExitCode.OK
+    table = Table(title=f"{len(runs)} latest run(s)", title_justify="left")
+    for column in ("Run id", "Started", "User", "Command", "Hosts", "Result", "Exit"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        what = run.playbook or run.command
+        mode = " (check)" if run.check_mode else ""
+        table.add_row(
+            run.run_id,
+            run.started,
+            run.user,
+            escape(what) + mode,
+            str(run.planned_hosts),
+            _counts_text(run.counts) + (" [red]interrupted[/]" if run.interrupted else ""),
+            "" if run.exit_code is None else str(run.exit_code),
+        )
+    console().print(table)
+    return ExitCode.OK
+
+
+def _step_json(step: StepRow, with_document: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "step": step.name,
+        "action": step.action,
+        "whatif": step.whatif,
+        "status": step.status,
+        "changed": step.changed,
+        "error": {"category": step.error_category, "message": step.error_message} if step.error_category else None,
+        "parameters": step.parameters,
+    }
+    if with_document:
+        data["result"] = step.document
+    return data
+
+
+def _host_json(host: HostRow, steps: list[StepRow], with_document: bool) -> dict[str, Any]:
+    return {
+        "host": host.host,
+        "status": host.status,
+        "reason": host.reason,
+        "touched": host.touched,
+        "reached_at": f"{host.scheme}://{host.address}:{host.port} (auth {host.auth})",
+        "finished": host.finished,
+        "steps": [_step_json(s, with_document) for s in steps],
+    }
+
+
+def _print_run(db: History, run: RunRow, host: str | None) -> int:
+    out = console()
+    out.print(f"[bold]run {escape(run.run_id)}[/] (#{run.seq})", highlight=False)
+    out.print(f"  command:   {escape(run.command)}", highlight=False)
+    if run.playbook:
+        out.print(f"  playbook:  {escape(run.playbook)}", highlight=False)
+    out.print(f"  by:        {escape(run.user)}", highlight=False)
+    out.print(f"  started:   {run.started}, ended {run.ended or 'never (not finished)'}", highlight=False)
+    out.print(f"  mode:      {'check (-WhatIf)' if run.check_mode else 'apply'}", highlight=False)
+    if run.parameters:
+        shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in run.parameters.items())
+        out.print(f"  parameters: {escape(shown)}", highlight=False)
+    interrupted = " [red](interrupted)[/]" if run.interrupted else ""
+    out.print(f"  hosts:     {run.planned_hosts}: {_counts_text(run.counts)}{interrupted}", highlight=False)
+    if run.stopped_reason:
+        out.print(f"  stopped:   {escape(run.stopped_reason)}", highlight=False)
+    shown_hosts = 0
+    # One host at a time, straight from the database: a 10,000-host run prints without loading it all.
+    for row in db.hosts(run.seq, host):
+        shown_hosts += 1
+        style = STATUS_STYLE.get(row.status, "")
+        reason = f" ({escape(row.reason)})" if row.reason else ""
+        out.print(
+            f"  [{style}]{row.status:<11}[/] [bold]{escape(row.host)}[/]{reason}  "
+            f"{row.scheme}://{escape(row.address)}:{row.port}",
+            highlight=False,
+        )
+        for step in db.steps(run.seq, row.host):
+            changed = ", changed" if step.changed else ""
+            check = " (check)" if step.whatif else ""
+            error = f": {step.error_category}: {escape(step.error_message or '')}" if step.error_category else ""
+            style = STATUS_STYLE.get(step.status, "")
+            out.print(f"      {escape(step.name)} [{style}]{step.status}[/]{changed}{check}{error}", highlight=False)
+            if host is not None:
+                # One host asked for: show what it answered, in full.
+                out.print(escape(json.dumps(step.document, indent=2)), highlight=False, soft_wrap=True)
+    return shown_hosts
+
+
+@app.command("show")
+def show_run(
+    run_id: Annotated[str, typer.Argument(help="The run id (see jcfix runs list).")],
+    host: Annotated[str | None, typer.Option("--host", "-H", help="Only this host, with its full results.")] = None,
+    history: HistoryOption = None,
+    output: OutputOption = "table",
+) -> int:
+    """One run: who, when, what, each host's status and each step's result (--host: one host, in full)."""
+    _check_output(output)
+    with History(history_path(history)) as db:
+        runs = db.attempts(run_id)
+        if not runs:
+            raise UsageError(f"no run {run_id!r} in the run history ({db.path})")
+        if output == "json":
+            documents = []
+            for run in runs:
+                hosts = [_host_json(h, db.steps(run.seq, h.host), host is not None) for h in db.hosts(run.seq, host)]
+                documents.append({**_run_json(run), "host_results": hosts})
+            if host is not None and not any(d["host_results"] for d in documents):
+                raise UsageError(f"run {run_id} has no host {host!r}")
+            json.dump(documents, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            return ExitCode.OK
+        shown = sum(_print_run(db, run, host) for run in runs)
+    if host is not None and not shown:
+        raise UsageError(f"run {run_id} has no host {host!r}")
+    return ExitCode.OK

@@ -1,0 +1,104 @@
+"""One host's report as every report format sees it: steps with their status, error and findings.
+
+Findings come from two places: a result document's own ``findings``, and the diagnosis rules run over
+``collect_facts`` data (the same rules ``jcfix diagnose`` runs, with the host's expected JumpCloud users
+from the inventory), so a report of a readiness run shows every blocker and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.actions.collect_facts import HostFacts
+from toolkit.results import ResultDocument
+from toolkit.rules import Finding, diagnose
+from toolkit.runner import HostReport, Step
+from toolkit.transport.base import HostTarget
+
+# A step failed because the host could not be worked with at all, rather than the script saying no.
+TRANSPORT_CATEGORIES = frozenset({"unreachable", "auth_failed", "protocol"})
+
+FindingsFor = Callable[[HostTarget, HostFacts], Sequence[Finding]]
+
+
+def expected_jc_users(target: HostTarget) -> list[str]:
+    """The JumpCloud usernames the inventory expects on ``target`` (its ``jc_users`` variable)."""
+    listed = target.vars.get("jc_users") or []
+    if isinstance(listed, str):
+        listed = [listed]
+    return [str(user) for user in listed]
+
+
+def default_findings(target: HostTarget, facts: HostFacts) -> list[Finding]:
+    """The diagnosis rules over ``facts``, for the users the inventory expects on the host."""
+    return diagnose(target.name, facts, expected_jc_users(target))
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step of one host, flattened for reports.
+
+    Attributes:
+        position: the step's index on its host, from 0.
+        name: the step's display name; ``action`` the action it ran.
+        whatif: whether it ran in check mode.
+        status, changed: as the result document says.
+        error_category, error_message: why it failed, else None.
+        findings: what the document and the rules found.
+        document: the validated result document, JSON-ready.
+    """
+
+    position: int
+    name: str
+    action: str
+    whatif: bool
+    status: str
+    changed: bool
+    error_category: str | None
+    error_message: str | None
+    findings: list[Finding]
+    document: dict[str, Any]
+
+    @property
+    def blockers(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "blocker"]
+
+
+def step_findings(
+    report: HostReport, result: ResultDocument[Any], findings_for: FindingsFor = default_findings
+) -> list[Finding]:
+    """The document's own findings, then the rules' findings when the step collected facts."""
+    found = [Finding(f.code, f.severity, f.message, evidence=dict(f.evidence)) for f in result.findings]
+    if isinstance(result.data, HostFacts):
+        found.extend(findings_for(report.target, result.data))
+    return found
+
+
+def step_views(report: HostReport, findings_for: FindingsFor = default_findings) -> Iterator[StepView]:
+    """Each step of ``report`` as a :class:`StepView`, in order."""
+    step: Step
+    for position, (step, result) in enumerate(report.results):
+        yield StepView(
+            position=position,
+            name=step.name or step.action.name,
+            action=step.action.name,
+            whatif=step.whatif,
+            status=result.status,
+            changed=result.changed,
+            error_category=result.error.category if result.error else None,
+            error_message=result.error.message if result.error else None,
+            findings=step_findings(report, result, findings_for),
+            document=result.to_json_dict(),
+        )
+
+
+def host_reason(report: HostReport) -> str | None:
+    """Why the host was skipped or stopped early (runner versions without ``reason`` give None)."""
+    return getattr(report, "reason", None)
+
+
+def has_blockers(report: HostReport, findings_for: FindingsFor = default_findings) -> bool:
+    """Whether any step of ``report`` found a blocker."""
+    return any(view.blockers for view in step_views(report, findings_for))
