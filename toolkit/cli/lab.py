@@ -207,3 +207,73 @@ def scenarios() -> None:
     """List the built-in scenarios."""
     for name in builtin_names():
         typer.echo(f"{name:15} {describe(name)}")
+
+
+def post_event(entry: dict[str, Any], ca_cert: str | None, event: dict[str, Any]) -> dict[str, Any]:
+    """Send one event to a lab host's control channel; returns its JSON answer."""
+    import requests
+
+    from toolkit.lab.server import CONTROL_PATH
+    from toolkit.settings import is_loopback
+
+    address = str(entry.get("address", ""))
+    if not is_loopback(address):
+        raise UsageError(f"{address}: lab events go to loopback lab hosts only")
+    host = f"[{address}]" if ":" in address else address
+    url = f"{entry.get('scheme', 'http')}://{host}:{entry['port']}{CONTROL_PATH}"
+    try:
+        response = requests.post(url, json=event, auth=(LAB_USERNAME, LAB_PASSWORD), verify=ca_cert or True, timeout=10)
+    except requests.RequestException as exc:
+        raise JcfixError(f"the lab host at {url} did not answer: {type(exc).__name__} (is the lab up?)") from None
+    if response.status_code != 200:
+        detail = response.json().get("error", "") if response.content else ""
+        raise UsageError(f"the lab refused the event: HTTP {response.status_code} {detail}".rstrip())
+    return dict(response.json())
+
+
+def _running_inventory() -> dict[str, Any]:
+    state = _read_state(lab_dir())
+    if state is None:
+        raise UsageError("no lab is running: start one with 'jcfix lab up'")
+    return yaml.safe_load(Path(state["inventory"]).read_text(encoding="utf-8")) or {}
+
+
+def _lab_host_entry(inventory: dict[str, Any], name: str) -> dict[str, Any]:
+    hosts = inventory.get("hosts") or {}
+    if name not in hosts:
+        raise UsageError(f"the lab has no host {name!r} (hosts: {', '.join(list(hosts)[:10])})")
+    return dict(hosts[name])
+
+
+@app.command("sign-in")
+def sign_in_command(
+    host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
+    user: Annotated[str, typer.Option("--user", help="The account that signs in.")],
+) -> None:
+    """Simulate a user's sign-in on a running lab host: tasks waiting for it run (e.g. a PIN removal)."""
+    inventory = _running_inventory()
+    answer = post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "sign_in", "user": user})
+    ran = answer.get("tasks_run") or []
+    typer.echo(f"{host}: {user} signed in; tasks run: {', '.join(ran) if ran else 'none'}")
+
+
+@app.command("sign-out")
+def sign_out_command(
+    host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
+    user: Annotated[str, typer.Option("--user", help="The account that signs out.")],
+) -> None:
+    """Simulate a user's sign-out on a running lab host (its profile unloads)."""
+    inventory = _running_inventory()
+    post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "sign_out", "user": user})
+    typer.echo(f"{host}: {user} signed out")
+
+
+@app.command("agent-sync")
+def agent_sync_command(
+    host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
+) -> None:
+    """Make a lab host's JumpCloud agent sync now: accounts it was going to provision appear."""
+    inventory = _running_inventory()
+    answer = post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "agent_sync"})
+    created = answer.get("provisioned") or []
+    typer.echo(f"{host}: agent synced; provisioned: {', '.join(created) if created else 'nothing'}")

@@ -19,6 +19,7 @@ import asyncio
 import base64
 import binascii
 import ipaddress
+import json
 import logging
 import signal
 import socket
@@ -28,8 +29,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from toolkit.lab import wsman
+from toolkit.lab import events, wsman
 from toolkit.lab.auth import AuthFailed, NegotiateSession, check_basic, ensure_ntlm_user_file
 from toolkit.lab.certs import LabCertificate, make_certificate
 from toolkit.lab.host import LabHost
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 AUTH_MODES = ("basic", "ntlm")
 ADDRESSING_MODES = ("ports", "addresses")
 DEFAULT_BASE_ADDRESS = "127.0.10.1"
+# The lab's event channel (see LabListener._control); WinRM clients only ever use /wsman.
+CONTROL_PATH = "/jcfix-lab/events"
 MAX_HEADER_BYTES = 65536
 MAX_BODY_BYTES = 8 * 1024 * 1024
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 500: ""}
@@ -264,6 +268,10 @@ class LabListener:
 
     async def handle(self, connection: HttpConnection, request: HttpRequest) -> None:
         """Answer one HTTP request (applying this host's faults)."""
+        if request.target.split("?", 1)[0].rstrip("/").lower() == CONTROL_PATH:
+            # The lab's own channel (jcfix lab sign-in): outside WinRM, its faults and its request count.
+            self._control(connection, request)
+            return
         faults = self.host.faults
         self.requests_served += 1
         if faults.hang:
@@ -307,6 +315,33 @@ class LabListener:
         else:
             headers["Content-Type"] = "application/soap+xml;charset=UTF-8"
         connection.respond(status, headers, body, partial=faults.drop_connection)
+
+    def _control(self, connection: HttpConnection, request: HttpRequest) -> None:
+        """A lab event posted as JSON ``{"event": "sign_in"|"sign_out"|"agent_sync", "user": NAME}``.
+
+        Always Basic with the lab's credentials, whatever the WinRM auth of this listener: the channel
+        exists only on loopback labs, to rehearse what happens between two jcfix runs.
+        """
+        if request.method != "POST" or not check_basic(request.headers.get("authorization", "")):
+            connection.respond(401, {"WWW-Authenticate": 'Basic realm="jcfix-lab"'}, b"")
+            return
+        try:
+            event = json.loads(request.body or b"{}")
+            kind, user = event.get("event"), event.get("user")
+            if kind == "sign_in":
+                outcome: dict[str, Any] = {"tasks_run": events.sign_in(self.host, str(user))}
+            elif kind == "sign_out":
+                events.sign_out(self.host, str(user))
+                outcome = {}
+            elif kind == "agent_sync":
+                outcome = {"provisioned": events.agent_sync(self.host, now=float("inf"))}
+            else:
+                raise ValueError(f"unknown event {kind!r}")
+        except (ValueError, KeyError, AttributeError) as exc:
+            connection.respond(400, {"Content-Type": "application/json"}, json.dumps({"error": str(exc)}).encode())
+            return
+        body = json.dumps({"host": self.host.hostname, **outcome}).encode()
+        connection.respond(200, {"Content-Type": "application/json"}, body)
 
     # ---- WSMan ----------------------------------------------------------------------------------
 
@@ -598,7 +633,25 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--inventory", type=Path, default=None, help="write the inventory YAML here")
     parser.add_argument("--ready-file", type=Path, default=None, help="write 'ready' here once listening")
     parser.add_argument("--verbose", action="store_true", help="log each failure in detail")
+    parser.add_argument(
+        "--latency-ms", type=int, default=None, help="add this latency to every HTTP response of every host"
+    )
+    parser.add_argument(
+        "--stats-file", type=Path, default=None, help="write request/pipeline totals here (JSON) on SIGUSR1 and exit"
+    )
     return parser.parse_args(argv)
+
+
+def write_stats(server: LabServer, path: Path) -> None:
+    """Write ``{hosts, requests_served, pipelines_run}`` totals over every listener to ``path`` (atomically)."""
+    stats = {
+        "hosts": len(server.listeners),
+        "requests_served": sum(listener.requests_served for listener in server.listeners),
+        "pipelines_run": sum(listener.pipelines_run for listener in server.listeners),
+    }
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(stats), encoding="utf-8")
+    temporary.replace(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -613,6 +666,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.latency_ms is not None:
+        for host in hosts:
+            host.faults.latency_ms = args.latency_ms
     server = LabServer(
         hosts,
         tls=args.tls,
@@ -634,8 +690,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if args.stats_file is not None:
+            # Benchmarks count HTTP requests on the lab side, where no client can miscount them.
+            loop.add_signal_handler(signal.SIGUSR1, write_stats, server, args.stats_file)
         await stop.wait()
         await server.stop()
+        if args.stats_file is not None:
+            write_stats(server, args.stats_file)
 
     try:
         asyncio.run(serve())
