@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import demo, diagnose, fix, lab, runs, templates_cmd, undo, users, verify
+from toolkit.cli import demo, diagnose, fix, lab, play, runs, templates_cmd, undo, users, verify
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -32,6 +32,7 @@ app.command("undo")(undo.undo_command)
 app.add_typer(verify.app, name="verify")
 app.add_typer(lab.app, name="lab")
 app.add_typer(runs.app, name="runs")
+app.command("play")(play.play_command)
 
 # Sub-apps registered by name: each module owns its commands.
 SUBCOMMANDS: list[tuple[str, str]] = []
