@@ -19,6 +19,7 @@ import yaml
 
 from toolkit.errors import UsageError
 from toolkit.secrets import Secret
+from toolkit.textvalues import parse_bool
 
 AUTH_METHODS = ("negotiate", "ntlm", "kerberos", "basic", "certificate", "credssp")
 KEYRING_SERVICE = "jcfix"
@@ -106,14 +107,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     kind = str(_FIELD_TYPES[name])
     try:
         if "bool" in kind:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
+            return parse_bool(value)
         if "int" in kind and "float" not in kind:
             return int(value)
         if "float" in kind:

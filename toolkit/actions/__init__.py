@@ -21,6 +21,7 @@ from toolkit.errors import UsageError
 from toolkit.results import DataT, RawOutput, ResultDocument, parse_result
 from toolkit.secrets import Secret
 from toolkit.templates import RenderedScript, read_marker, render_template
+from toolkit.textvalues import parse_bool
 
 if TYPE_CHECKING:
     from toolkit.lab.host import LabHost
@@ -104,14 +105,10 @@ class Param:
             except (TypeError, ValueError):
                 raise ValueError(f"takes a whole number, not {value!r}") from None
         if self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(f"takes true or false, not {value!r}")
+            try:
+                return parse_bool(value)
+            except ValueError:
+                raise ValueError(f"takes true or false, not {value!r}") from None
         if not isinstance(value, str):
             raise ValueError(f"takes text, not {type(value).__name__}")
         return value

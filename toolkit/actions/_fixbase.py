@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 BACKUP_ROOT = "C:\\ProgramData\\jcfix\\backups"
+# Where the sign-in policies that block PIN and picture-password enrolment live (Policy CSP).
+SYSTEM_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\System"
 
 
 def new_run_id() -> str:
@@ -111,4 +113,12 @@ def save_lab_backup(host: LabHost, run_id: str, kind: str, entry: dict[str, Any]
     entries = host.backups.setdefault(run_id, [])
     path = f"{BACKUP_ROOT}\\{run_id}\\{len(entries) + 1:03d}-{kind}.json"
     entries.append({"kind": kind, "path": path, "entry": entry})
+    return path
+
+
+def apply_lab_policy(host: LabHost, run_id: str, name: str, value: int) -> str:
+    """Back up, then set, one sign-in policy value on a lab host as the scripts do; returns the backup path."""
+    entry = {"path": SYSTEM_POLICY_KEY, "name": name, "previous": policy_value(host, SYSTEM_POLICY_KEY, name)}
+    path = save_lab_backup(host, run_id, "policy", entry)
+    set_policy_value(host, SYSTEM_POLICY_KEY, name, value)
     return path

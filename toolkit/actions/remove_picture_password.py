@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.actions import Action, Param
 from toolkit.actions._fixbase import (
+    SYSTEM_POLICY_KEY,
     FixData,
+    apply_lab_policy,
     fix_data,
     policy_value,
     run_id_param,
     save_lab_backup,
-    set_policy_value,
     user_param,
 )
 from toolkit.lab.documents import document, failure
@@ -20,7 +21,6 @@ from toolkit.lab.documents import document, failure
 if TYPE_CHECKING:
     from toolkit.lab.host import LabHost
 
-POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\System"
 POLICY_NAME = "BlockDomainPicturePassword"
 
 
@@ -33,7 +33,10 @@ def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str
     sid = host.sid_of(user)
 
     def state() -> dict[str, Any]:
-        return {"picture_password": user.picture_password, "block_policy": policy_value(host, POLICY_KEY, POLICY_NAME)}
+        return {
+            "picture_password": user.picture_password,
+            "block_policy": policy_value(host, SYSTEM_POLICY_KEY, POLICY_NAME),
+        }
 
     before = state()
     data.update(sid=sid, before=before)
@@ -53,10 +56,7 @@ def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str
         backups.append(save_lab_backup(host, run_id, "registry", {"reason": "picture password", "sid": sid}))
         user.picture_password = False
     if block and before["block_policy"] != 1:
-        previous = before["block_policy"]
-        entry = {"path": POLICY_KEY, "name": POLICY_NAME, "previous": previous}
-        backups.append(save_lab_backup(host, run_id, "policy", entry))
-        set_policy_value(host, POLICY_KEY, POLICY_NAME, 1)
+        backups.append(apply_lab_policy(host, run_id, POLICY_NAME, 1))
     data.update(backups=backups, after=state(), notes=["the user signs in with the account password from now on"])
     return document("remove_picture_password", data, status="changed", changed=True)
 

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.actions import Action, Param
 from toolkit.actions._fixbase import (
+    SYSTEM_POLICY_KEY,
     FixData,
+    apply_lab_policy,
     fix_data,
     policy_value,
     run_id_param,
     save_lab_backup,
-    set_policy_value,
     user_param,
 )
 from toolkit.lab.documents import document, failure
@@ -20,7 +21,6 @@ from toolkit.lab.documents import document, failure
 if TYPE_CHECKING:
     from toolkit.lab.host import LabHost
 
-POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\System"
 POLICY_NAME = "AllowDomainPINLogon"
 TASK_PATH = "\\jcfix\\"
 
@@ -42,7 +42,7 @@ def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str
         return {
             "hello_pin": user.hello_pin,
             "pending_task": task in host.scheduled_tasks,
-            "pin_policy": policy_value(host, POLICY_KEY, POLICY_NAME),
+            "pin_policy": policy_value(host, SYSTEM_POLICY_KEY, POLICY_NAME),
         }
 
     data = fix_data(name, whatif=whatif)
@@ -86,9 +86,7 @@ def simulate(host: LabHost, params: Mapping[str, Any], whatif: bool) -> dict[str
             "effect": {"hello_pin": False},
         }
     if policy_wanted:
-        entry = {"path": POLICY_KEY, "name": POLICY_NAME, "previous": before["pin_policy"]}
-        backups.append(save_lab_backup(host, run_id, "policy", entry))
-        set_policy_value(host, POLICY_KEY, POLICY_NAME, 0)
+        backups.append(apply_lab_policy(host, run_id, POLICY_NAME, 0))
     after = state()
     data.update(backups=backups, after=after)
     if after["hello_pin"]:
