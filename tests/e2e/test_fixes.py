@@ -230,3 +230,48 @@ def test_msa_unlink_apply_verify_and_undo_says_it_cannot(start_lab: Callable[...
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "m-1", "-o", "json"))
     (cannot,) = undo[0]["results"][0]["data"]["cannot"]
     assert "cannot be restored by jcfix" in cannot
+
+
+@pytest.mark.parametrize(
+    ("scenario", "command", "args", "message"),
+    [
+        ("pin", "remove-pin", ["--user", "nobody"], "no local account named 'nobody'"),
+        ("picture", "remove-picture-password", ["--user", "nobody"], "no local account named 'nobody'"),
+        ("msa", "convert-msa", ["--user", "nobody"], "no local account named 'nobody'"),
+        ("x86", "convert-msa", ["--user", "alice"], "cannot tell Microsoft-account links apart"),
+    ],
+)
+def test_every_fix_refuses_on_the_host_and_changes_nothing(
+    start_lab: Callable[..., Lab], scenario: str, command: str, args: list[str], message: str
+) -> None:
+    lab = start_lab(scenario)
+    original = state(lab)
+    code, refused = fix(lab, command, *args)
+    assert (code, refused["status"], refused["error"]["category"]) == (ExitCode.FAILED, "failed", "invalid_input")
+    assert message in refused["error"]["message"]
+    assert state(lab) == original
+
+
+def test_msa_unlink_refuses_a_signed_in_user(start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab("msa")
+    (host,) = lab.fleet.hosts
+    sign_in(host, "maria")
+    original = state(lab)
+    args = ["--user", "maria", "--method", "unlink", "--accept-data-loss"]
+    code, refused = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "N3w-Local-Pa55!"})
+    assert code == ExitCode.FAILED
+    assert "is signed in" in refused["error"]["message"]
+    assert state(lab) == original
+
+
+def test_undo_check_mode_restores_nothing(start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab("space")
+    fix(lab, "rename", "--user", "john smith", "--to", "john.smith", "--run-id", "u-1")
+    renamed = state(lab)
+    undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "u-1", "--check", "-o", "json"))
+    (document,) = undo[0]["results"]
+    assert document["data"]["restored"] == ["renamed 'john.smith' back to 'john smith'"]
+    assert document["data"]["check_mode"] is True
+    assert state(lab) == renamed
+    unknown = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "no-such-run", "-o", "json"))
+    assert unknown[0]["results"][0]["error"]["category"] == "invalid_input"
