@@ -136,7 +136,7 @@ def _target(name: str, values: dict[str, Any], locations: Locations, path: tuple
         try:
             validate_hostname(name)
         except UsageError as exc:
-            raise _fail(locations, path, f"{exc} (give it an address:)") from None
+            raise _fail(locations, path or ("host",), f"{exc} (give it an address:)") from None
     _check_connection(values, locations, path)
     address = values.get("address")
     jc_users = values.get("jc_users")
@@ -309,7 +309,13 @@ def apply_limit(targets: Sequence[HostTarget], limit: str | None) -> list[HostTa
 
 def resolve_targets(hosts: Iterable[str], inventory: Path | None, limit: str | None = None) -> list[HostTarget]:
     """The run's hosts: the inventory's, then each ``--host``, narrowed by ``limit``; at least one, no duplicates."""
-    targets = load_inventory(inventory) if inventory is not None else []
+    if inventory is not None and str(inventory).startswith("jumpcloud:"):
+        # The jumpcloud inventory source (toolkit.jumpcloud.inventory): devices and bound users from the API.
+        from toolkit.jumpcloud.inventory import load_jumpcloud_inventory
+
+        targets = load_jumpcloud_inventory(str(inventory))
+    else:
+        targets = load_inventory(inventory) if inventory is not None else []
     targets += [parse_host_arg(h) for h in hosts]
     if not targets:
         raise UsageError("no hosts: give --host NAME or --inventory FILE")
