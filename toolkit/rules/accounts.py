@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from toolkit.actions.collect_facts import AccountFacts
 from toolkit.rules import Context, Finding
+
+# What makes a takeover partial (JumpCloud, "Troubleshoot: User Accounts on Windows"): the finding,
+# how to see it in the facts, how to say it, what the admin does, and the jcfix fix that does it.
+_PARTIAL_TAKEOVER: tuple[tuple[str, Callable[[AccountFacts], bool], str, str, str], ...] = (
+    (
+        "MSA_LINKED",
+        lambda a: a.principal_source == "MicrosoftAccount",
+        "is linked to a Microsoft account",
+        " (no password sync). Convert it to a plain local account first.",
+        "convert-msa",
+    ),
+    ("HELLO_PIN_SET", lambda a: a.hello_pin, "has a Windows Hello PIN", ". Remove the PIN first.", "remove-pin"),
+    (
+        "PICTURE_PASSWORD_SET",
+        lambda a: a.picture_password,
+        "has a picture password",
+        ". Remove it first.",
+        "remove-picture-password",
+    ),
+)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -14,36 +35,16 @@ def check(ctx: Context) -> Iterator[Finding]:
         if account is None:
             continue
         evidence = {"local_username": account.name, "sid": account.sid}
-        if account.principal_source == "MicrosoftAccount":
-            yield Finding(
-                "MSA_LINKED",
-                "blocker",
-                f"Local account {account.name!r} is linked to a Microsoft account: JumpCloud can only partly take it "
-                "over (no password sync). Convert it to a plain local account first.",
-                subject=jc_user,
-                evidence={**evidence, "principal_source": account.principal_source},
-                fix=ctx.command("fix", "convert-msa", "--user", account.name),
-            )
-        if account.hello_pin:
-            yield Finding(
-                "HELLO_PIN_SET",
-                "blocker",
-                f"Local account {account.name!r} has a Windows Hello PIN: JumpCloud can only partly take it over. "
-                "Remove the PIN first.",
-                subject=jc_user,
-                evidence=evidence,
-                fix=ctx.command("fix", "remove-pin", "--user", account.name),
-            )
-        if account.picture_password:
-            yield Finding(
-                "PICTURE_PASSWORD_SET",
-                "blocker",
-                f"Local account {account.name!r} has a picture password: JumpCloud can only partly take it over. "
-                "Remove it first.",
-                subject=jc_user,
-                evidence=evidence,
-                fix=ctx.command("fix", "remove-picture-password", "--user", account.name),
-            )
+        for code, present, what, remedy, fix in _PARTIAL_TAKEOVER:
+            if present(account):
+                yield Finding(
+                    code,
+                    "blocker",
+                    f"Local account {account.name!r} {what}: JumpCloud can only partly take it over{remedy}",
+                    subject=jc_user,
+                    evidence={**evidence, "principal_source": account.principal_source},
+                    fix=ctx.command("fix", fix, "--user", account.name),
+                )
         if not account.enabled:
             yield Finding(
                 "ACCOUNT_DISABLED",
