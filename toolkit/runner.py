@@ -103,6 +103,11 @@ class HostReport:
 
 
 def _default_session_factory(target: HostTarget, settings: ConnectionSettings) -> HostSession:
+    if getattr(settings, "via", "winrm") == "jumpcloud":
+        # --via jumpcloud: the settings are toolkit.transport.jumpcloud.JumpCloudSettings (JumpCloud Commands).
+        from toolkit.transport.jumpcloud import open_session as open_jumpcloud_session
+
+        return open_jumpcloud_session(target, settings)
     from toolkit.transport.winrm import open_session
 
     return open_session(target, settings)

@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from toolkit.errors import UsageError
 from toolkit.inventory import resolve_targets
 from toolkit.report import ReportOptions
 from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings, resolve_password
@@ -37,6 +38,7 @@ class Connection:
     forks: int
     dry_run: bool
     reports: ReportOptions = ReportOptions()  # noqa: RUF009 (frozen: one shared default is safe)
+    via: str = "winrm"  # or "jumpcloud": scripts go through JumpCloud Commands (toolkit.transport.jumpcloud)
 
     def only(self, targets: list[HostTarget]) -> Connection:
         """The same connection, limited to ``targets`` (for polls that skip finished hosts)."""
@@ -44,6 +46,10 @@ class Connection:
 
     def with_password(self) -> ConnectionSettings:
         """The settings with the password resolved; call only when about to connect."""
+        if self.via == "jumpcloud":  # no WinRM sign-in: the JumpCloud API key instead
+            from toolkit.transport.jumpcloud import jumpcloud_settings
+
+            return jumpcloud_settings(self.settings)
         return resolve_password(self.settings)
 
 
@@ -139,6 +145,16 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "via": (
+        Annotated[
+            str,
+            _option(
+                "--via",
+                help="winrm, or jumpcloud: run through JumpCloud Commands (needs JCFIX_JC_API_KEY; no WinRM).",
+            ),
+        ],
+        "winrm",
+    ),
     "forks": (Annotated[int, _option("--forks", help="Hosts worked on at once.", min=1, max=1024)], 32),
     "dry_run": (
         Annotated[
@@ -182,8 +198,15 @@ def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -
     for target in targets:
         check_cleartext(target.connect_address, target.scheme or settings.scheme, target.auth or settings.auth)
     reports = ReportOptions(junit=values["junit"], html=values["html"], history=values["history"])
+    if values["via"] not in ("winrm", "jumpcloud"):
+        raise UsageError(f"--via must be winrm or jumpcloud, not {values['via']!r}")
     return Connection(
-        targets=targets, settings=settings, forks=values["forks"], dry_run=values["dry_run"], reports=reports
+        targets=targets,
+        settings=settings,
+        forks=values["forks"],
+        dry_run=values["dry_run"],
+        reports=reports,
+        via=values["via"],
     )
 
 

@@ -18,6 +18,8 @@ from toolkit.cli.execute import run_action
 from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console, print_failures
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode, for_statuses
+from toolkit.jumpcloud import diagnosis as jumpcloud_diagnosis
+from toolkit.jumpcloud.facts import JumpCloudFacts
 from toolkit.rules import Finding, diagnose
 from toolkit.runner import HostReport
 from toolkit.transport.base import HostTarget
@@ -36,12 +38,12 @@ def expected_users(target: HostTarget, jc_users: Sequence[str]) -> list[str]:
     return [str(u) for u in listed]
 
 
-def host_diagnosis(report: HostReport, jc_users: Sequence[str]) -> dict[str, Any]:
-    """One host's diagnosis in the documented JSON shape."""
+def host_diagnosis(report: HostReport, jc_users: Sequence[str], jc: JumpCloudFacts | None = None) -> dict[str, Any]:
+    """One host's diagnosis in the documented JSON shape (``jc``: the JumpCloud API's view, if read)."""
     (_, result), *_ = report.results
     findings: list[Finding] = []
     if isinstance(result.data, HostFacts):
-        findings = diagnose(report.target.name, result.data, jc_users)
+        findings = diagnose(report.target.name, result.data, jc_users, jc)
     return {
         "host": report.target.name,
         "status": report.status,
@@ -101,6 +103,14 @@ def diagnose_command(
         typer.Option("--jc-user", "-j", help="JumpCloud username expected on the hosts; repeatable."),
     ] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="table or json.")] = "table",
+    jc_api: Annotated[
+        bool | None,
+        typer.Option("--jc-api/--no-jc-api", help="Also check JumpCloud's side [default: when an API key is set]."),
+    ] = None,
+    jc_org_id: Annotated[
+        str | None,
+        typer.Option("--jc-org-id", help="JumpCloud organisation (multi-tenant admins) [env: JCFIX_JC_ORG_ID]."),
+    ] = None,
 ) -> int:
     """Find every takeover and provisioning blocker, with the command that fixes each."""
     if output not in OUTPUT_FORMATS:
@@ -109,7 +119,10 @@ def diagnose_command(
     reports = run_action(connection, get_action("collect_facts"))
     if reports is None:
         return ExitCode.OK
-    diagnoses = [host_diagnosis(r, users_for[r.target.name]) for r in reports]
+    jc = jumpcloud_diagnosis.read_for_reports(reports, enabled=jc_api, org_id=jc_org_id)  # once per run
+    diagnoses = [
+        host_diagnosis(r, users_for[r.target.name] or jumpcloud_diagnosis.bound_users(jc, r), jc) for r in reports
+    ]
     if output == "json":
         json.dump({"schema": DIAGNOSIS_SCHEMA, "hosts": diagnoses}, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -153,3 +153,8 @@ def make_command(action: Action) -> Any:
 for _action in registry().values():
     if _action.command is not None:
         app.command(_action.command)(make_command(_action))
+
+# Fixes made through the JumpCloud API rather than a device script (toolkit.cli.jcfix_api).
+from toolkit.cli.jcfix_api import register as _register_jumpcloud_fixes  # noqa: E402
+
+_register_jumpcloud_fixes(app)

@@ -32,6 +32,7 @@ app = typer.Typer(help="A lab of simulated Windows hosts speaking real WinRM on 
 STATE_FILE = "lab.json"
 INVENTORY_FILE = "inventory.yaml"
 READY_FILE = "ready"
+JUMPCLOUD_FILE = "jumpcloud.json"  # the lab JumpCloud API's {url, api_key} (toolkit.lab.jcapi)
 LOG_FILE = "lab.log"
 START_TIMEOUT_S = 120.0
 
@@ -63,7 +64,7 @@ def _is_lab_process(pid: int) -> bool:
         return False
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
-        return b"toolkit.lab.server" in cmdline.read_bytes()
+        return any(module in cmdline.read_bytes() for module in (b"toolkit.lab.server", b"toolkit.lab.jcapi"))
     return True  # no /proc (macOS): the recorded pid is the best we know
 
 
@@ -85,6 +86,15 @@ def _usage_text(state: dict[str, Any]) -> str:
             f"  jcfix users list --inventory {inventory} {flags} --auth {auth}".rstrip(),
             "stop it:",
             "  jcfix lab down",
+            *(
+                [
+                    "JumpCloud API stand-in (jcfix diagnose, --via jumpcloud, fix jc-*):",
+                    f"  export JCFIX_JC_URL={state['jumpcloud']['url']}",
+                    f"  export JCFIX_JC_API_KEY='{state['jumpcloud']['api_key']}'",
+                ]
+                if state.get("jumpcloud")
+                else []
+            ),
         ]
     )
 
@@ -104,6 +114,9 @@ def up(
     base_address: Annotated[
         str, typer.Option("--base-address", help="First loopback address in 'addresses' mode.")
     ] = DEFAULT_BASE_ADDRESS,
+    jumpcloud: Annotated[
+        bool, typer.Option("--jumpcloud/--no-jumpcloud", help="Also serve a JumpCloud API stand-in over the hosts.")
+    ] = True,
 ) -> None:
     """Start a lab in the background and write its inventory."""
     if auth not in AUTH_MODES:
@@ -143,6 +156,10 @@ def up(
         command += ["--hosts", str(hosts)]
     if tls:
         command.append("--tls")
+    if jumpcloud:  # the same hosts behind the JumpCloud API stand-in, in one process (toolkit.lab.jcapi)
+        (directory / JUMPCLOUD_FILE).unlink(missing_ok=True)
+        command[2] = "toolkit.lab.jcapi"
+        command += ["--jc-state", str(directory / JUMPCLOUD_FILE)]
     log_path = directory / LOG_FILE
     with log_path.open("wb") as log_stream:
         process = subprocess.Popen(
@@ -168,6 +185,7 @@ def up(
         "ca_cert": ca_cert,
         "log": str(log_path),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "jumpcloud": json.loads((directory / JUMPCLOUD_FILE).read_text(encoding="utf-8")) if jumpcloud else None,
     }
     (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     typer.echo(_usage_text(state))
@@ -191,7 +209,7 @@ def down() -> None:
         if _is_lab_process(pid):
             os.kill(pid, signal.SIGKILL)
             _reap(pid)
-    for name in (STATE_FILE, READY_FILE, INVENTORY_FILE):
+    for name in (STATE_FILE, READY_FILE, INVENTORY_FILE, JUMPCLOUD_FILE):
         (directory / name).unlink(missing_ok=True)
     typer.echo(f"lab down (pid {pid})")
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from toolkit.actions.collect_facts import AccountFacts, HostFacts
+
+if TYPE_CHECKING:
+    from toolkit.jumpcloud.facts import JumpCloudFacts
 
 Severity = Literal["blocker", "warning", "info"]
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
@@ -57,11 +60,20 @@ class Match:
 
 @dataclass(frozen=True)
 class Context:
-    """What every rule sees: the host, its facts, and the JumpCloud usernames expected on it."""
+    """What every rule sees: the host, its facts, and the JumpCloud usernames expected on it.
+
+    ``jc`` is what the JumpCloud API says (users, this device, bindings), when an API key was configured;
+    with it, a user is matched by its Local User Account (``systemUsername``) when set, as the agent does.
+    """
 
     host: str
     facts: HostFacts
     jc_users: Sequence[str]
+    jc: JumpCloudFacts | None = None
+
+    def local_name(self, jc_user: str) -> str:
+        """The local username the agent uses for ``jc_user``: its Local User Account when JumpCloud has one."""
+        return self.jc.local_name(jc_user) if self.jc is not None else jc_user
 
     def command(self, *words: str) -> str:
         """A jcfix command line for this host, quoted for a POSIX shell."""
@@ -70,7 +82,7 @@ class Context:
     def match(self, jc_user: str) -> Match:
         from toolkit.rules.matching import match_account
 
-        return match_account(self.facts.users, jc_user)
+        return match_account(self.facts.users, self.local_name(jc_user))
 
     def signed_in(self, account: AccountFacts) -> bool:
         """Signed in interactively, or with its profile hive loaded (a fix would fight over it)."""
@@ -78,13 +90,16 @@ class Context:
         return account.name.casefold() in names or account.profile_loaded
 
 
-def diagnose(host: str, facts: HostFacts, jc_users: Sequence[str]) -> list[Finding]:
-    """Every finding for ``host``, blockers first, then by JumpCloud user and code."""
-    from toolkit.rules import accounts, agent, names, verdicts
+def diagnose(host: str, facts: HostFacts, jc_users: Sequence[str], jc: JumpCloudFacts | None = None) -> list[Finding]:
+    """Every finding for ``host``, blockers first, then by JumpCloud user and code.
 
-    ctx = Context(host, facts, list(dict.fromkeys(jc_users)))
+    ``jc``: the JumpCloud API's view (see :mod:`toolkit.rules.jumpcloud`); without it those rules are silent.
+    """
+    from toolkit.rules import accounts, agent, jumpcloud, names, verdicts
+
+    ctx = Context(host, facts, list(dict.fromkeys(jc_users)), jc)
     findings: list[Finding] = []
-    for module in (agent, names, accounts):
+    for module in (agent, names, accounts, jumpcloud):
         findings.extend(module.check(ctx))
     findings.extend(verdicts.check(ctx, findings))
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.subject or "", f.code))

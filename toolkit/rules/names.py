@@ -11,7 +11,8 @@ from toolkit.rules import Context, Finding
 def check(ctx: Context) -> Iterator[Finding]:
     claimed: set[str] = set()
     for jc_user in ctx.jc_users:
-        problems = name_problems(jc_user)
+        # The agent creates the Local User Account name when JumpCloud has one, else the username.
+        problems = name_problems(ctx.local_name(jc_user))
         if problems:
             yield Finding(
                 "JC_USERNAME_INVALID",
@@ -35,7 +36,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "the agent matches case-sensitively and will not take it over.",
                 subject=jc_user,
                 evidence={"local_username": account.name, "jc_username": jc_user, "sid": account.sid},
-                fix=ctx.command("fix", "rename", "--user", account.name, "--to", jc_user),
+                fix=ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user)),
             )
         elif match.kind == "full_name":
             account = match.account
@@ -47,7 +48,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "username: JumpCloud links by username only and would create a second account.",
                 subject=jc_user,
                 evidence={"local_username": account.name, "full_name": account.full_name, "sid": account.sid},
-                fix=ctx.command("fix", "rename", "--user", account.name, "--to", jc_user),
+                fix=ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user)),
             )
         elif match.kind == "space":
             account = match.account
@@ -59,7 +60,7 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "username, which JumpCloud cannot take over: rename it.",
                 subject=jc_user,
                 evidence={"local_username": account.name, "sid": account.sid},
-                fix=ctx.command("fix", "rename", "--user", account.name, "--to", jc_user),
+                fix=ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user)),
             )
     for account in ctx.facts.users:
         if " " in account.name and account.name not in claimed:

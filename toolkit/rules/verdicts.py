@@ -17,9 +17,10 @@ def check(ctx: Context, found: Sequence[Finding]) -> Iterator[Finding]:
         blocked = agent_blocked or any(f.severity == "blocker" and f.subject == jc_user for f in found)
         match = ctx.match(jc_user)
         account = match.account
+        local_name = ctx.local_name(jc_user)  # managedUsers.json lists local names (Local User Account)
         if match.kind == "exact" and account is not None:
             evidence = {"local_username": account.name, "sid": account.sid}
-            if jc_user in managed:
+            if local_name in managed:
                 yield Finding(
                     "TAKEN_OVER",
                     "info",
@@ -35,7 +36,7 @@ def check(ctx: Context, found: Sequence[Finding]) -> Iterator[Finding]:
                     subject=jc_user,
                     evidence={**evidence, "description": account.description},
                 )
-            elif not blocked and jc_user not in managed:
+            elif not blocked and local_name not in managed:
                 yield Finding(
                     "TAKEOVER_READY",
                     "info",

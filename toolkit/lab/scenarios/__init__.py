@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.errors import UsageError
 from toolkit.lab.host import LabAgent, LabHost, LabUser
+from toolkit.lab.jcdirectory import JumpCloudScenario
 
 RANDOM_SCENARIO = "random"
 
@@ -47,6 +48,8 @@ class Scenario(BaseModel):
     include: list[str] = Field(default_factory=list)
     defaults: dict[str, Any] = Field(default_factory=dict)
     hosts: list[dict[str, Any]] = Field(default_factory=list)
+    # The lab JumpCloud organisation's users, devices and bindings (toolkit.lab.jcdirectory); optional.
+    jumpcloud: JumpCloudScenario | None = None
 
 
 def builtin_names() -> list[str]:

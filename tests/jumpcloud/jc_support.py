@@ -1,0 +1,70 @@
+"""A lab fleet plus the JumpCloud API stand-in over the same hosts, and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolkit.lab.fleet import LAB_PASSWORD, LAB_USERNAME, LabFleet, write_inventory
+from toolkit.lab.host import LabHost
+from toolkit.lab.jcapi import JumpCloudLab
+
+
+@dataclass
+class JcLab:
+    fleet: LabFleet
+    api: JumpCloudLab
+    inventory: Path
+    journal: Path
+
+    def host(self, name: str) -> LabHost:
+        return next(h for h in self.fleet.hosts if h.hostname == name)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+        base.update(
+            JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+            JCFIX_USER=LAB_USERNAME,
+            JCFIX_PASSWORD=LAB_PASSWORD,
+            JCFIX_JC_JOURNAL_DIR=str(self.journal),
+            JCFIX_JC_POLL_INTERVAL="0.1",
+            JCFIX_HISTORY=str(self.journal / "history.sqlite"),
+            PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+            COLUMNS="200",
+            **self.api.env(),
+        )
+        base.update(extra)
+        return base
+
+    def jcfix(self, *args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "toolkit", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**extra),
+            timeout=timeout,
+        )
+
+    def winrm(self) -> list[str]:
+        return ["--inventory", str(self.inventory), "--http", "--auth", "basic"]
+
+
+@contextmanager
+def jc_lab(scenario: str, tmp_path: Path) -> Iterator[JcLab]:
+    with LabFleet.from_scenario(scenario) as fleet, JumpCloudLab.for_hosts(fleet.hosts, scenario) as api:
+        inventory = tmp_path / f"{scenario}.yaml"
+        # Written after the API made the systemKeys unique, as `jcfix lab up` does.
+        write_inventory(inventory, fleet.server.endpoints, fleet.hosts, fleet.certificate)
+        yield JcLab(fleet, api, inventory, tmp_path / "journal")
+
+
+def json_out(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.stdout.strip(), result.stderr
+    return json.loads(result.stdout)

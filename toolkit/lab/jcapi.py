@@ -1,0 +1,429 @@
+"""A JumpCloud API stand-in on loopback, serving the lab organisation (:mod:`toolkit.lab.jcdirectory`).
+
+Only the endpoints jcfix calls, with the request and response shapes of JumpCloud's published specs
+(research §6): ``x-api-key`` auth, v1 ``{totalCount, results}`` lists, v2 arrays with ``X-Total-Count``,
+users, user states and scheduled activations, devices and their bound users, Commands and results.
+Tests inject failures (:class:`InjectedFault`: a 429 with ``Retry-After``, a 500, a slow answer).
+
+In-process::
+
+    with JumpCloudLab.for_hosts(fleet.hosts, scenario="jumpcloud") as jc:
+        env = {"JCFIX_JC_URL": jc.url, "JCFIX_JC_API_KEY": jc.api_key}
+
+``python -m toolkit.lab.jcapi`` (what ``jcfix lab up`` starts) serves the WinRM lab hosts and this API in
+one process, so Commands act on the very hosts WinRM sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from toolkit.lab.host import LabHost
+from toolkit.lab.jcdirectory import JumpCloudScenario, LabDirectory
+
+Answer = tuple[int, Any, dict[str, str]]
+
+
+@dataclass
+class InjectedFault:
+    """Answer matching requests with ``status`` (``times`` times), or delay them by ``delay_s``."""
+
+    method: str
+    path: str  # a regex matched against the path
+    status: int = 0  # 0: no status, only the delay
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    delay_s: float = 0.0
+    body: dict[str, Any] = field(default_factory=lambda: {"message": "injected"})
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """A request as the lab saw it (without the key's value: only whether it matched)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    key_ok: bool
+    org_id: str | None
+
+
+def jumpcloud_section(scenario: str | Path) -> JumpCloudScenario | None:
+    """A scenario's ``jumpcloud:`` section, merged with those of the scenarios it includes."""
+    from toolkit.lab.scenarios import load_scenario
+
+    loaded, _ = load_scenario(scenario)
+    parts = [jumpcloud_section(name) for name in loaded.include]
+    own = loaded.jumpcloud  # type: ignore[attr-defined]
+    sections = [s for s in [*parts, own] if s is not None]
+    if not sections:
+        return None
+    merged = JumpCloudScenario()
+    for section in sections:
+        merged.users.extend(section.users)
+        merged.systems.update(section.systems)
+        merged.bindings.update(section.bindings)
+    return merged
+
+
+class _Routes:
+    """Maps ``(method, path)`` to a handler over the directory."""
+
+    def __init__(self, directory: LabDirectory) -> None:
+        self.d = directory
+        self.table: list[tuple[str, re.Pattern[str], Callable[..., Answer]]] = []
+        add = self._add
+        add("GET", r"/api/systemusers", self.list_users)
+        add("GET", r"/api/systemusers/(\w+)", self.get_user)
+        add("PUT", r"/api/systemusers/(\w+)", self.put_user)
+        add("POST", r"/api/systemusers/(\w+)/state/activate", self.activate)
+        add("POST", r"/api/systemusers/reactivate", self.reactivate)
+        add("GET", r"/api/systems", self.list_systems)
+        add("GET", r"/api/systems/(\w+)", self.get_system)
+        add("POST", r"/api/search/systems", self.search_systems)
+        add("GET", r"/api/v2/systems/(\w+)/users", self.system_users)
+        add("GET", r"/api/v2/bulk/userstates/eventlist/next", self.next_events)
+        add("POST", r"/api/commands", self.create_command)
+        add("GET", r"/api/commands/(\w+)", self.get_command)
+        add("DELETE", r"/api/commands/(\w+)", self.delete_command)
+        add("POST", r"/api/v2/commands/(\w+)/associations", self.associate_command)
+        add("POST", r"/api/runCommand", self.run_command)
+        add("GET", r"/api/commands/(\w+)/results", self.command_results)
+        add("GET", r"/api/commandresults/(\w+)", self.get_result)
+        add("DELETE", r"/api/commandresults/(\w+)", self.delete_result)
+
+    def _add(self, method: str, pattern: str, handler: Callable[..., Answer]) -> None:
+        self.table.append((method, re.compile(pattern + "$"), handler))
+
+    def dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        for route_method, pattern, handler in self.table:
+            match = pattern.match(path)
+            if match and route_method == method:
+                return handler(*match.groups(), query=query, body=body)
+        if any(p.match(path) for _, p, _ in self.table):
+            return 405, {"message": "Method Not Allowed"}, {}
+        return 404, {"message": "Not Found"}, {}
+
+    # ---- paging helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _window(items: list[Any], query: dict[str, list[str]]) -> list[Any]:
+        limit = int(query.get("limit", ["10"])[0])  # JumpCloud's default page is 10
+        skip = int(query.get("skip", ["0"])[0])
+        return items[skip : skip + min(limit, 100)]
+
+    def _v1_list(self, items: list[dict[str, Any]], query: dict[str, list[str]]) -> Answer:
+        ordered = sorted(items, key=lambda item: item["_id"])
+        return 200, {"totalCount": len(ordered), "results": self._window(ordered, query)}, {}
+
+    # ---- users ------------------------------------------------------------------------------------
+
+    def list_users(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            return self._v1_list([dict(u) for u in self.d.users.values()], query)
+
+    def get_user(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            user = self.d.users.get(user_id)
+            return (200, dict(user), {}) if user else (404, {"message": "Not Found"}, {})
+
+    def put_user(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        status, answer = self.d.update_user(user_id, body or {})
+        return status, answer, {}
+
+    def activate(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        status, answer = self.d.activate(user_id, (body or {}).get("email", True))
+        return status, answer, {}
+
+    def reactivate(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        ids = [str(m.get("_id")) for m in (body or {}).get("models", [])]
+        status, answer = self.d.send_activation(ids)
+        return status, answer, {}
+
+    def next_events(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        wanted = [u for u in query.get("users", [""])[0].split(",") if u]
+        if len(wanted) > 100:
+            return 400, {"message": "at most 100 users"}, {}
+        with self.d.lock:
+            events = [dict(e) for u in wanted for e in self.d.scheduled.get(u, [])]
+        return 200, {"events_count": len(events), "results": events}, {}
+
+    # ---- systems ----------------------------------------------------------------------------------
+
+    def list_systems(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            return self._v1_list([dict(s) for s in self.d.systems.values()], query)
+
+    def get_system(self, system_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            system = self.d.systems.get(system_id)
+            return (200, dict(system), {}) if system else (404, {"message": "Not Found"}, {})
+
+    def search_systems(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        clauses = ((body or {}).get("filter") or {}).get("or") or []
+        names = {str(c.get("hostname")) for c in clauses if isinstance(c, dict) and "hostname" in c}
+        with self.d.lock:
+            found = [dict(s) for s in self.d.systems.values() if s["hostname"] in names]
+        return 200, {"totalCount": len(found), "results": found}, {}
+
+    def system_users(self, system_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            if system_id not in self.d.systems:
+                return 404, {"message": "Not Found"}, {}
+            ids = sorted(self.d.bindings.get(system_id, set()))
+        items = [
+            {"id": uid, "type": "user", "compiledAttributes": {}, "paths": [[{"to": {"id": uid, "type": "user"}}]]}
+            for uid in ids
+        ]
+        return 200, self._window(items, query), {"X-Total-Count": str(len(items))}
+
+    # ---- commands ---------------------------------------------------------------------------------
+
+    def create_command(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        body = body or {}
+        missing = [k for k in ("name", "command", "commandType") if not body.get(k)]
+        if missing:
+            return 400, {"message": f"missing {', '.join(missing)}"}, {}
+        from toolkit.lab.jcdirectory import object_id
+
+        with self.d.lock:
+            command_id = object_id("command", f"{body['name']}-{time.monotonic_ns()}")
+            command = {"_id": command_id, "organization": self.d.org_id, **body}
+            self.d.commands[command_id] = command
+            self.d.command_systems[command_id] = set()
+        return 200, dict(command), {}
+
+    def get_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            command = self.d.commands.get(command_id)
+            return (200, dict(command), {}) if command else (404, {"message": "Not Found"}, {})
+
+    def delete_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            command = self.d.commands.get(command_id)
+        if command is None or not self.d.delete_command(command_id):
+            return 404, {"message": "Not Found"}, {}
+        return 200, dict(command), {}
+
+    def associate_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        body = body or {}
+        with self.d.lock:
+            if command_id not in self.d.commands:
+                return 404, {"message": "Not Found"}, {}
+            if body.get("type") != "system" or body.get("id") not in self.d.systems:
+                return 400, {"message": "unknown system"}, {}
+            bound = self.d.command_systems[command_id]
+            if body.get("op") == "add":
+                bound.add(body["id"])
+            elif body.get("op") == "remove":
+                bound.discard(body["id"])
+            else:
+                return 400, {"message": "op must be add or remove"}, {}
+        return 204, None, {}
+
+    def run_command(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        body = body or {}
+        status, answer = self.d.run_command(str(body.get("_id", "")), body.get("systemIds"))
+        return status, answer, {}
+
+    def command_results(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            if command_id not in self.d.commands:
+                return 404, {"message": "Not Found"}, {}
+            found = [dict(r) for r in self.d.results.values() if r["workflowId"] == command_id]
+        return 200, found, {}
+
+    def get_result(self, result_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            result = self.d.results.get(result_id)
+            return (200, dict(result), {}) if result else (404, {"message": "Not Found"}, {})
+
+    def delete_result(self, result_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
+        with self.d.lock:
+            result = self.d.results.pop(result_id, None)
+        return (200, result, {}) if result else (404, {"message": "Not Found"}, {})
+
+
+class JumpCloudLab:
+    """The API stand-in on ``127.0.0.1`` (a free port), in a background thread.
+
+    Attributes:
+        directory: the organisation's state (tests look at and change it directly).
+        faults: injected failures, consumed in order.
+        seen: every request received.
+    """
+
+    def __init__(self, directory: LabDirectory, *, address: str = "127.0.0.1", port: int = 0) -> None:
+        self.directory = directory
+        self.faults: list[InjectedFault] = []
+        self.seen: list[SeenRequest] = []
+        self._routes = _Routes(directory)
+        self._server = ThreadingHTTPServer((address, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_hosts(cls, hosts: Sequence[LabHost], scenario: str | Path | None = None, **kwargs: Any) -> JumpCloudLab:
+        """A lab API over ``hosts``, organised by ``scenario``'s ``jumpcloud:`` section (if any)."""
+        section = jumpcloud_section(scenario) if scenario is not None else None
+        return cls(LabDirectory.build(hosts, section), **kwargs)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_key(self) -> str:
+        return self.directory.api_key
+
+    def env(self) -> dict[str, str]:
+        """The environment a jcfix process needs to use this lab."""
+        return {"JCFIX_JC_URL": self.url, "JCFIX_JC_API_KEY": self.api_key}
+
+    def start(self) -> JumpCloudLab:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, name="jcfix-lab-jcapi", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> JumpCloudLab:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def requests_to(self, method: str, path_regex: str) -> list[SeenRequest]:
+        pattern = re.compile(path_regex + "$")
+        return [r for r in self.seen if r.method == method and pattern.match(r.path)]
+
+    def _fault_for(self, method: str, path: str) -> InjectedFault | None:
+        for fault in self.faults:
+            if fault.method == method and re.match(fault.path + "$", path) and fault.times > 0:
+                fault.times -= 1
+                return fault
+        return None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        lab = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read lab.seen instead
+                return
+
+            def _answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
+                data = b"" if body is None or status == 204 else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (a timeout test): nothing to answer
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                key_ok = self.headers.get("x-api-key") == lab.directory.api_key
+                query = parse_qs(parts.query)
+                lab.seen.append(SeenRequest(self.command, parts.path, query, key_ok, self.headers.get("x-org-id")))
+                fault = lab._fault_for(self.command, parts.path)
+                if fault is not None and fault.delay_s:
+                    time.sleep(fault.delay_s)
+                if fault is not None and fault.status:
+                    self._answer(fault.status, fault.body, fault.headers)
+                    return
+                if not key_ok:
+                    self._answer(401, {"message": "Unauthorized"}, {})
+                    return
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    self._answer(400, {"message": "invalid JSON"}, {})
+                    return
+                self._answer(*lab._routes.dispatch(self.command, parts.path, query, body))
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        return Handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the WinRM lab hosts and the JumpCloud API over the same hosts until SIGINT/SIGTERM.
+
+    Takes the lab server's arguments, plus ``--jc-state FILE`` (where to write ``{url, api_key}``).
+    """
+    import asyncio
+    import logging
+
+    from toolkit.lab.fleet import write_inventory
+    from toolkit.lab.scenarios import ScenarioError, load_hosts
+    from toolkit.lab.server import LabServer, _parse_args
+
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--jc-state", type=Path, required=True)
+    mine, rest = own.parse_known_args(argv)
+    args = _parse_args(rest)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        hosts = load_hosts(args.scenario, count=args.hosts, seed=args.seed)
+        api = JumpCloudLab.for_hosts(hosts, args.scenario if args.scenario != "random" else None)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    server = LabServer(
+        hosts, tls=args.tls, auth=args.auth, addressing=args.addressing, base_address=args.base_address, port=args.port
+    )
+
+    async def serve() -> None:
+        await server.start()
+        api.start()
+        if args.inventory is not None:
+            write_inventory(args.inventory, server.endpoints, hosts, server.certificate)
+        mine.jc_state.write_text(json.dumps({"url": api.url, "api_key": api.api_key}) + "\n", encoding="utf-8")
+        if args.ready_file is not None:
+            args.ready_file.write_text("ready\n", encoding="utf-8")
+        print(f"lab: {len(hosts)} hosts and the JumpCloud API at {api.url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        api.stop()
+        await server.stop()
+
+    try:
+        asyncio.run(serve())
+    except OSError as exc:
+        print(f"error: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

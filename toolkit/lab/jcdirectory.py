@@ -1,0 +1,430 @@
+"""The lab's JumpCloud organisation: users, devices, bindings, start dates and Commands, wired to lab hosts.
+
+A scenario may carry a ``jumpcloud:`` section (see :class:`JumpCloudScenario`); without one, every host with
+an agent is a device and each host's ``jc_users`` are active users with a password, bound to it. The
+devices are the lab hosts: their ids are the agents' systemKeys, Commands run on them through the lab
+engine, and :meth:`LabDirectory.sync_agent` is what their agents do at a check-in. Objects are stored in
+the JSON shapes of JumpCloud's published specs (research §6) so :mod:`toolkit.lab.jcapi` serves them as-is.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolkit.lab.host import LabHost, LabProvision
+
+LAB_API_KEY = "jcfix-lab-api-key-0123456789abcdef"  # a lab-only key, like the lab's WinRM password
+DEFAULT_ORG_ID = "5f0c000000000000000000aa"
+PICKUP_DELAY_S = 0.05  # how long a lab agent takes to notice a queued command
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JcScenarioUser(_Model):
+    """A JumpCloud user in a scenario (defaults: active, with a password)."""
+
+    username: str
+    system_username: str | None = None  # the Local User Account field
+    state: Literal["STAGED", "ACTIVATED", "SUSPENDED"] = "ACTIVATED"
+    activated: bool = True  # false: no password yet (Password Pending)
+    account_locked: bool = False
+    start_in_days: float | None = None  # a Scheduled Activation this many days after the lab starts
+    email: str | None = None
+
+
+class JcScenarioSystem(_Model):
+    """How JumpCloud sees one lab host's device."""
+
+    registered: bool = True  # false: the console has no device with this agent's systemKey
+    active: bool | None = None  # default: the agent is installed and running
+    last_contact_days_ago: float = 0.0
+
+
+class JumpCloudScenario(_Model):
+    """A scenario's ``jumpcloud:`` section: users, device overrides by hostname, bindings by hostname."""
+
+    users: list[JcScenarioUser] = Field(default_factory=list)
+    systems: dict[str, JcScenarioSystem] = Field(default_factory=dict)
+    bindings: dict[str, list[str]] = Field(default_factory=dict)  # default: each host's jc_users
+
+
+def object_id(kind: str, name: str) -> str:
+    """A stable 24-hex id, shaped like JumpCloud's ObjectIds."""
+    return hashlib.sha1(f"{kind}:{name}".encode()).hexdigest()[:24]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class QueuedRun:
+    """One command queued for one device."""
+
+    command_id: str
+    system_id: str
+    workflow_instance_id: str
+    queued_at: float
+    state: Literal["queued", "running", "done", "expired", "cancelled"] = "queued"
+
+
+@dataclass
+class LabDirectory:
+    """The lab organisation's state; every method is safe to call from the API's threads.
+
+    Attributes:
+        users, systems: by ``_id``, in the API's JSON shape.
+        bindings: device id to bound user ids.
+        scheduled: user id to pending ``{scheduledDate, state, ...}`` events.
+        hosts: device id to the lab host it is.
+        commands, results: Commands and their results, by ``_id``.
+        emails: ``(kind, username)`` for every email the organisation would have sent.
+        auto_sync: agents check in right after a user or binding change (a real agent: within a minute).
+    """
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    systems: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bindings: dict[str, set[str]] = field(default_factory=dict)
+    scheduled: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    hosts: dict[str, LabHost] = field(default_factory=dict)
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    command_systems: dict[str, set[str]] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queue: list[QueuedRun] = field(default_factory=list)
+    emails: list[tuple[str, str]] = field(default_factory=list)
+    api_key: str = LAB_API_KEY
+    org_id: str = DEFAULT_ORG_ID
+    auto_sync: bool = True
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _host_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # ---- building ---------------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, hosts: Sequence[LabHost], section: JumpCloudScenario | None = None) -> LabDirectory:
+        """The organisation for ``hosts``; each host's systemKey is made unique (a real agent's is)."""
+        directory = cls()
+        now = now_utc()
+        if section is None:
+            names = dict.fromkeys(u for h in hosts for u in h.jc_users)
+            section = JumpCloudScenario(users=[JcScenarioUser(username=n) for n in names])
+        for spec in section.users:
+            directory.add_user(spec, now)
+        by_name = {u["username"]: uid for uid, u in directory.users.items()}
+        seen_keys: set[str] = set()
+        for host in hosts:
+            agent = host.agent
+            if not agent.installed or not agent.system_key:
+                continue
+            if agent.system_key in seen_keys:
+                agent.system_key = object_id("system", host.hostname)
+            seen_keys.add(agent.system_key)
+            spec_system = section.systems.get(host.hostname, JcScenarioSystem())
+            if not spec_system.registered:
+                continue
+            active = spec_system.active if spec_system.active is not None else agent.running
+            directory.systems[agent.system_key] = {
+                "_id": agent.system_key,
+                "hostname": host.hostname,
+                "displayName": host.hostname,
+                "os": "Windows",
+                "osFamily": "windows",
+                "version": host.os_caption,
+                "arch": "x86_64",
+                "agentVersion": agent.version,
+                "active": active,
+                "lastContact": iso(now - timedelta(days=spec_system.last_contact_days_ago)),
+                "created": iso(now - timedelta(days=400)),
+                "organization": directory.org_id,
+            }
+            directory.hosts[agent.system_key] = host
+            bound = section.bindings.get(host.hostname, host.jc_users)
+            directory.bindings[agent.system_key] = {by_name[n] for n in bound if n in by_name}
+        return directory
+
+    def add_user(self, spec: JcScenarioUser, now: datetime | None = None) -> str:
+        now = now or now_utc()
+        user_id = object_id("user", spec.username)
+        record: dict[str, Any] = {
+            "_id": user_id,
+            "username": spec.username,
+            "email": spec.email or f"{spec.username.lower()}@example.com",
+            "displayname": spec.username,
+            "firstname": spec.username,
+            "lastname": "",
+            "state": spec.state,
+            "activated": spec.activated,
+            "suspended": spec.state == "SUSPENDED",
+            "account_locked": spec.account_locked,
+            "password_date": iso(now) if spec.activated else None,
+            "password_expired": False,
+            "created": iso(now - timedelta(days=30)),
+        }
+        if spec.system_username:
+            record["systemUsername"] = spec.system_username
+        self.users[user_id] = record
+        if spec.start_in_days is not None:
+            self.scheduled[user_id] = [
+                {
+                    "scheduledDate": iso(now + timedelta(days=spec.start_in_days)),
+                    "scheduledJobId": object_id("job", spec.username),
+                    "state": "ACTIVATED",
+                    "systemUserId": user_id,
+                }
+            ]
+        return user_id
+
+    # ---- users ------------------------------------------------------------------------------------
+
+    def update_user(self, user_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``PUT /systemusers/{id}``: the fields jcfix changes, checked as the API checks them."""
+        with self.lock:
+            user = self.users.get(user_id)
+            if user is None:
+                return 404, {"message": "Not Found"}
+            if "systemUsername" in body:
+                wanted = body["systemUsername"] or None
+                for other in self.users.values():
+                    if other is user or wanted is None:
+                        continue
+                    taken = {other["username"].casefold(), str(other.get("systemUsername") or "").casefold()}
+                    if wanted.casefold() in taken:
+                        return 400, {"message": f"systemUsername {wanted} is already in use"}
+                if wanted is None:
+                    user.pop("systemUsername", None)
+                else:
+                    user["systemUsername"] = wanted
+            if "state" in body:
+                if body["state"] not in ("ACTIVATED", "SUSPENDED"):
+                    return 400, {"message": "state must be ACTIVATED or SUSPENDED"}
+                user["state"] = body["state"]
+                user["suspended"] = body["state"] == "SUSPENDED"
+            if body.get("password"):
+                user["activated"] = True
+                user["password_date"] = iso(now_utc())
+            if "account_locked" in body:
+                user["account_locked"] = bool(body["account_locked"])
+            answer = dict(user)
+        self._changed()
+        return 200, answer
+
+    def activate(self, user_id: str, email: Any) -> tuple[int, dict[str, Any]]:
+        """``POST /systemusers/{id}/state/activate``: STAGED to ACTIVATED, and the email it sends."""
+        with self.lock:
+            user = self.users.get(user_id)
+            if user is None:
+                return 404, {"message": "Not Found"}
+            if user["state"] != "STAGED":
+                return 400, {"message": f"user is {user['state']}, not STAGED"}
+            user["state"] = "ACTIVATED"
+            self.scheduled.pop(user_id, None)
+            if email is not False:
+                self.emails.append(("welcome" if user["activated"] else "activation", user["username"]))
+        self._changed()
+        return 200, {}
+
+    def send_activation(self, user_ids: Sequence[str]) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            for user_id in user_ids:
+                if user_id not in self.users:
+                    return 404, {"message": "Not Found"}
+                self.emails.append(("activation", self.users[user_id]["username"]))
+        return 200, {}
+
+    def set_password_from_email(self, username: str) -> None:
+        """The lab user follows the activation email and sets a password."""
+        with self.lock:
+            user = next(u for u in self.users.values() if u["username"] == username)
+            user["activated"] = True
+            user["password_date"] = iso(now_utc())
+        self._changed()
+
+    def user_id(self, username: str) -> str:
+        return next(uid for uid, u in self.users.items() if u["username"] == username)
+
+    # ---- agents -----------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self.auto_sync:
+            for system_id, host in list(self.hosts.items()):
+                if self.systems.get(system_id, {}).get("active"):
+                    self.sync_agent(host)
+
+    def sync_agent(self, host: LabHost) -> list[str]:
+        """What the host's agent does at a check-in: provision or take over every bound, usable user.
+
+        A user is usable when Active with a password. Its local name is the Local User Account when set.
+        An existing account with exactly that name is taken over; none at all: the agent creates one (queued
+        as a :class:`LabProvision`, which the engine applies before the host's next script); an account that
+        differs only in case is neither (JumpCloud matches case-sensitively, Windows refuses the duplicate):
+        the agent logs an error. Returns the local names queued.
+        """
+        key = host.agent.system_key
+        if not (host.agent.installed and host.agent.running and key in self.systems):
+            return []
+        queued = []
+        with self.lock:
+            users = [self.users[uid] for uid in sorted(self.bindings.get(key, set())) if uid in self.users]
+        for user in users:
+            if user["state"] != "ACTIVATED" or not user["activated"]:
+                continue
+            local = user.get("systemUsername") or user["username"]
+            existing = host.find_user(local)
+            if existing is not None and existing.name != local:
+                stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+                line = f"{stamp} [1234] [ERROR] cannot create user {local}: account {existing.name} exists"
+                if line not in host.agent.log_lines:
+                    host.agent.log_lines.append(line)
+                continue
+            if local in host.agent.managed_users or any(p.username == local for p in host.agent.provisions):
+                continue
+            # Due at once: the engine's agent_sync applies it before the host's next script.
+            host.agent.provisions.append(LabProvision(username=local, after_s=0.0, full_name=user["displayname"]))
+            queued.append(local)
+        return queued
+
+    # ---- commands ---------------------------------------------------------------------------------
+
+    def run_command(self, command_id: str, system_ids: Sequence[str] | None) -> tuple[int, dict[str, Any]]:
+        """``POST /runCommand``: queue the command on each device; an online agent runs it soon."""
+        with self.lock:
+            command = self.commands.get(command_id)
+            if command is None:
+                return 404, {"message": "Not Found"}
+            targets = list(system_ids) if system_ids else sorted(self.command_systems.get(command_id, set()))
+            unbound = [s for s in targets if s not in self.command_systems.get(command_id, set())]
+            if unbound:
+                return 400, {"message": f"command is not associated with systems {', '.join(unbound)}"}
+            instance = secrets.token_hex(12)
+            runs = [QueuedRun(command_id, s, instance, time.monotonic()) for s in targets]
+            self.queue.extend(runs)
+        for run in runs:
+            threading.Thread(target=self._agent_runs, args=(run,), name="jcfix-lab-command", daemon=True).start()
+        return 200, {"queueIds": [secrets.token_hex(12) for _ in runs], "workflowInstanceId": instance}
+
+    def _online(self, system_id: str) -> bool:
+        host = self.hosts.get(system_id)
+        system = self.systems.get(system_id, {})
+        return bool(system.get("active")) and host is not None and host.agent.installed and host.agent.running
+
+    def _agent_runs(self, run: QueuedRun) -> None:
+        command = self.commands.get(run.command_id)
+        if command is None:
+            return
+        ttl = float(command.get("timeToLiveSeconds") or 0) or 86400.0
+        while True:
+            if run.state == "cancelled" or run.command_id not in self.commands:
+                run.state = "cancelled"
+                return
+            if self._online(run.system_id):
+                break
+            if time.monotonic() - run.queued_at > ttl:
+                run.state = "expired"  # an offline device never saw it
+                return
+            time.sleep(0.05)
+        time.sleep(PICKUP_DELAY_S)
+        run.state = "running"
+        started = now_utc()
+        host = self.hosts[run.system_id]
+        timeout = float(command.get("timeout") or 120)
+        if host.faults.script_delay_s > timeout:
+            time.sleep(timeout)
+            output, error, code = "", "", 124
+        else:
+            time.sleep(host.faults.script_delay_s)
+            output, error, code = self._execute(host, str(command.get("command", "")))
+        with self.lock:
+            if run.command_id not in self.commands:
+                run.state = "cancelled"
+                return
+            result_id = secrets.token_hex(12)
+            self.results[result_id] = {
+                "_id": result_id,
+                "name": command.get("name", ""),
+                "command": command.get("command", ""),
+                "system": host.hostname,
+                "systemId": run.system_id,
+                "organization": self.org_id,
+                "requestTime": iso(started),
+                "responseTime": iso(now_utc()),
+                "user": "000000000000000000000000",
+                "sudo": False,
+                "files": [],
+                "workflowId": run.command_id,
+                "workflowInstanceId": run.workflow_instance_id,
+                "response": {"id": secrets.token_hex(12), "error": error, "data": {"output": output, "exitCode": code}},
+            }
+            run.state = "done"
+
+    def _execute(self, host: LabHost, text: str) -> tuple[str, str, int]:
+        """Run a jcfix wrapper as the device's PowerShell would: ``(stdout, stderr, exit code)``."""
+        from toolkit.lab.engine import run_script
+
+        wrapped = unwrap_command(text)
+        if wrapped is None:
+            return "", "The lab runs only jcfix-wrapped scripts through Commands.", 1
+        script, parameters, relaunches = wrapped
+        with self._host_lock:
+            # A 32-bit agent PowerShell lacks LocalAccounts; the wrapper relaunches 64-bit through sysnative.
+            bitness = host.is_64bit_process
+            if relaunches:
+                host.is_64bit_process = True
+            try:
+                result = run_script(host, script, list(parameters.items()))
+            finally:
+                host.is_64bit_process = bitness
+        stderr = [e.message for e in result.errors]
+        if result.terminating is not None:
+            stderr.append(result.terminating.message)
+        return "\n".join(result.output), "\n".join(stderr), 1 if result.terminating is not None else 0
+
+    def delete_command(self, command_id: str) -> bool:
+        with self.lock:
+            found = self.commands.pop(command_id, None) is not None
+            self.command_systems.pop(command_id, None)
+            for run in self.queue:
+                if run.command_id == command_id and run.state == "queued":
+                    run.state = "cancelled"
+        return found
+
+
+_PARAMS_LINE = re.compile(r"^\$JcfixParametersBase64 = '([A-Za-z0-9+/=]*)'$", re.MULTILINE)
+_SCRIPT_START = "$JcfixScript = {\n"
+_SCRIPT_END = "\n} # end of the jcfix script\n"
+
+
+def unwrap_command(text: str) -> tuple[str, dict[str, Any], bool] | None:
+    """The lab's reading of a jcfix Commands wrapper: ``(script, parameters, relaunches in 64-bit)``.
+
+    Written independently of the transport's builder, from the wrapper's documented layout, so a change
+    to the layout fails here rather than passing silently.
+    """
+    params = _PARAMS_LINE.search(text)
+    start = text.find(_SCRIPT_START)
+    end = text.rfind(_SCRIPT_END)
+    if params is None or start < 0 or end < start:
+        return None
+    try:
+        parameters = json.loads(base64.b64decode(params.group(1)).decode("utf-8"))
+    except ValueError:
+        return None
+    script = text[start + len(_SCRIPT_START) : end]
+    return script, dict(parameters), "sysnative" in text[end:]

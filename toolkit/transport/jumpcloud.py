@@ -1,0 +1,385 @@
+"""The JumpCloud Commands transport (``--via jumpcloud``): the same rendered scripts, run by the agents.
+
+For devices WinRM cannot reach. Per host and script: create a temporary Windows PowerShell command
+(timeout and time-to-live from the per-host deadline), associate the device, run it, poll its results,
+parse the one JSON result document from its output, then delete the command and its results — also
+when the run is interrupted (``try``/``finally``; SIGTERM becomes an interrupt; workers stop polling once
+the main thread has gone).
+
+Commands take no parameters, so the wrapper carries them as one base64 JSON blob in a ``ps_literal``
+literal (base64 text cannot close a quoted string: safe by construction). The rendered script body is
+embedded unchanged as a scriptblock, and a fixed prologue/epilogue decodes the blob and splats it into
+the scriptblock. When the agent's PowerShell is 32-bit and lacks LocalAccounts, the epilogue relaunches
+64-bit PowerShell through ``sysnative`` (JumpCloud's own pattern, research §1) with a fixed bootstrap
+that reads the script and the blob from stdin: no value is ever spliced into code there either.
+
+Wrapper layout (the lab reads it independently: :func:`toolkit.lab.jcdirectory.unwrap_command`)::
+
+    <fixed prologue>
+    $JcfixParametersBase64 = '<base64 of the parameters as JSON>'
+    $JcfixScript = {
+    <the rendered script, unchanged>
+    } # end of the jcfix script
+    <fixed epilogue>
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from toolkit.jumpcloud import api
+from toolkit.jumpcloud.client import JumpCloudClient, JumpCloudConfig, JumpCloudError, load_config
+from toolkit.results import RawOutput
+from toolkit.secrets import Secret
+from toolkit.settings import ConnectionSettings
+from toolkit.templates import RenderedScript, ps_literal
+from toolkit.transport.base import HostTarget, TransportError
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_EXIT_CODE = 124  # JumpCloud's "function timeout" exit code on Windows (research §5)
+POLL_INTERVAL_ENV = "JCFIX_JC_POLL_INTERVAL"
+COMMAND_TTL_ENV = "JCFIX_JC_COMMAND_TTL"
+COMMAND_TIMEOUT_ENV = "JCFIX_JC_COMMAND_TIMEOUT"
+
+# Decodes $JcfixParametersBase64 into a hashtable and runs $JcfixScript with it (shared by both bitnesses).
+_INVOKE = r"""$JcfixParameters = @{}
+$JcfixJson = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($JcfixParametersBase64))
+foreach ($JcfixProperty in (ConvertFrom-Json -InputObject $JcfixJson).PSObject.Properties) {
+    $JcfixParameters[$JcfixProperty.Name] = $JcfixProperty.Value
+}
+& $JcfixScript @JcfixParameters
+"""
+
+# What 64-bit PowerShell runs after a relaunch: line 1 of stdin is the parameters blob, line 2 the script.
+_CHILD = (
+    r"""$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$JcfixLines = [System.Console]::In.ReadToEnd() -split "`n"
+$JcfixParametersBase64 = $JcfixLines[0].Trim()
+$JcfixScriptText = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($JcfixLines[1].Trim()))
+$JcfixScript = [System.Management.Automation.ScriptBlock]::Create($JcfixScriptText)
+"""
+    + _INVOKE
+)
+# -EncodedCommand takes base64 of UTF-16LE; computed from the fixed text above, so it is fixed too.
+_CHILD_ENCODED = base64.b64encode(_CHILD.encode("utf-16-le")).decode("ascii")
+
+PROLOGUE = r"""# jcfix: a jcfix script run through JumpCloud Commands. Everything but the two lines after this
+# prologue is fixed text; the parameters travel as base64 JSON, the script body is unchanged.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+$InformationPreference = 'SilentlyContinue'
+"""
+
+EPILOGUE = (
+    r"""$JcfixNeeds64Bit = [System.Environment]::Is64BitOperatingSystem -and
+    -not [System.Environment]::Is64BitProcess -and
+    -not (Get-Module -ListAvailable -Name Microsoft.PowerShell.LocalAccounts)
+if ($JcfixNeeds64Bit) {
+    # 32-bit PowerShell on 64-bit Windows has no LocalAccounts: run 64-bit PowerShell through sysnative.
+    $JcfixPowerShell = Join-Path ($PSHOME -replace 'syswow64', 'sysnative') 'powershell.exe'
+    $JcfixScriptBytes = [System.Text.Encoding]::UTF8.GetBytes($JcfixScript.ToString())
+    $JcfixPayload = $JcfixParametersBase64 + "`n" + [System.Convert]::ToBase64String($JcfixScriptBytes)
+    $JcfixPayload | & $JcfixPowerShell -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand `
+        """
+    + _CHILD_ENCODED
+    + r"""
+    exit $LASTEXITCODE
+}
+"""
+    + _INVOKE
+)
+SCRIPT_START = "$JcfixScript = {\n"
+SCRIPT_END = "\n} # end of the jcfix script\n"
+
+
+def encode_parameters(parameters: dict[str, Any]) -> str:
+    """The parameters as base64 of their UTF-8 JSON (only ``A-Z a-z 0-9 + / =``)."""
+    return base64.b64encode(json.dumps(parameters, ensure_ascii=False).encode("utf-8")).decode("ascii")
+
+
+def wrap(rendered: RenderedScript, *, whatif: bool = False) -> str:
+    """The command text for ``rendered``: fixed prologue, the parameters literal, the script, fixed epilogue.
+
+    Refuses secret parameters: a command's text is stored in JumpCloud and shown in its console.
+    """
+    parameters: dict[str, Any] = {}
+    for name, value in rendered.parameters.items():
+        if isinstance(value, Secret):
+            raise TransportError(
+                "script_failed",
+                f"{rendered.action}: parameter {name} is a secret, and a JumpCloud command's text is stored in "
+                "JumpCloud: run this one over WinRM",
+            )
+        parameters[name] = value
+    if whatif:
+        parameters["WhatIf"] = True
+    body = rendered.script.rstrip("\n")
+    return "".join(
+        [
+            PROLOGUE,
+            f"$JcfixParametersBase64 = {ps_literal(encode_parameters(parameters))}\n",
+            SCRIPT_START,
+            body,
+            SCRIPT_END,
+            EPILOGUE,
+        ]
+    )
+
+
+# ---- interruption --------------------------------------------------------------------------------
+
+
+class _LiveCommands:
+    """Commands created and not yet deleted, so an interrupted run can stop polling and clean them up."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self.hooked = False
+
+    def should_stop(self) -> bool:
+        # Ctrl-C/SIGTERM unwinds the main thread; pool workers then see it gone and stop waiting.
+        return self.cancelled.is_set() or not threading.main_thread().is_alive()
+
+
+LIVE = _LiveCommands()
+
+
+def install_interrupt_handlers() -> None:
+    """Stop polling and delete the commands when the run is interrupted (call in the main thread).
+
+    SIGTERM becomes an interrupt like Ctrl-C. Either way the main thread unwinds and the interpreter
+    shuts down, joining the host workers: a shutdown hook cancels first, so each worker stops waiting
+    and its ``finally`` deletes its command instead of polling until the deadline.
+    """
+    if threading.current_thread() is not threading.main_thread() or LIVE.hooked:
+        return
+    LIVE.hooked = True
+    # The hook concurrent.futures uses to join its workers at exit; hooks run last-registered first, so
+    # import it before registering ours, which then runs before the join.
+    import concurrent.futures.thread  # noqa: F401
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(LIVE.cancelled.set)
+
+    def on_term(signum: int, frame: Any) -> None:
+        LIVE.cancelled.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+# ---- settings and session -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JumpCloudSettings(ConnectionSettings):
+    """The run's settings when scripts go through JumpCloud Commands (``via == "jumpcloud"``).
+
+    Attributes:
+        jumpcloud: the API settings (key, URL, org id).
+        poll_interval: seconds between two result polls.
+        command_ttl, command_timeout: seconds a command may wait for the device / run on it
+            (default: the per-host deadline).
+    """
+
+    via: str = "jumpcloud"
+    jumpcloud: JumpCloudConfig | None = field(default=None, repr=False)
+    poll_interval: float = 2.0
+    command_ttl: int | None = None
+    command_timeout: int | None = None
+
+
+def jumpcloud_settings(settings: ConnectionSettings, environ: dict[str, str] | None = None) -> JumpCloudSettings:
+    """``settings`` plus the JumpCloud API settings, read once in the main thread before the run."""
+    import os
+    from dataclasses import asdict
+
+    env = dict(os.environ) if environ is None else environ
+    config = load_config(environ=env, prompt=True)
+    values = {k: v for k, v in asdict(settings).items() if k not in ("via", "jumpcloud", "password")}
+
+    def number(name: str) -> float | None:
+        text = env.get(name)
+        try:
+            return float(text) if text else None
+        except ValueError:
+            raise JumpCloudError(f"{name} must be a number of seconds, not {text!r}", kind="usage") from None
+
+    ttl, timeout = number(COMMAND_TTL_ENV), number(COMMAND_TIMEOUT_ENV)
+    install_interrupt_handlers()
+    return JumpCloudSettings(
+        **values,
+        jumpcloud=config,
+        poll_interval=number(POLL_INTERVAL_ENV) or 2.0,
+        command_ttl=int(ttl) if ttl else None,
+        command_timeout=int(timeout) if timeout else None,
+    )
+
+
+class JumpCloudSession:
+    """One device through JumpCloud Commands; each :meth:`run` is one temporary command."""
+
+    def __init__(self, target: HostTarget, settings: JumpCloudSettings) -> None:
+        if settings.jumpcloud is None:
+            raise TransportError("protocol", f"{target.name}: no JumpCloud API settings")
+        self.target = target
+        self.settings = settings
+        self._client = JumpCloudClient(settings.jumpcloud)
+        self._system: api.JcSystem | None = None
+        self._expires = time.monotonic() + settings.deadline
+
+    def __repr__(self) -> str:
+        return f"JumpCloudSession({self.target.name!r})"
+
+    def _fail(self, exc: JumpCloudError) -> TransportError:
+        category = {"auth": "auth_failed", "forbidden": "auth_failed", "unreachable": "unreachable"}.get(
+            exc.kind, "protocol"
+        )
+        return TransportError(category, f"{self.target.name}: {exc.message}")  # type: ignore[arg-type]
+
+    def _device(self) -> api.JcSystem:
+        """The target's JumpCloud device: the inventory's ``jc_system_id``, else found by hostname."""
+        if self._system is not None:
+            return self._system
+        system_id = self.target.vars.get("jc_system_id")
+        if system_id:
+            system = api.get_system(self._client, str(system_id))
+            if system is None:
+                raise TransportError("unreachable", f"{self.target.name}: JumpCloud has no device {system_id}")
+        else:
+            found = api.systems_by_hostname(self._client, self.target.name)
+            if not found:
+                raise TransportError("unreachable", f"{self.target.name}: JumpCloud has no device with this hostname")
+            if len(found) > 1:
+                ids = ", ".join(s.id for s in found)
+                raise TransportError(
+                    "protocol",
+                    f"{self.target.name}: {len(found)} JumpCloud devices have this hostname ({ids}); use the "
+                    "jumpcloud inventory, which names each by its id",
+                )
+            system = found[0]
+        self._system = system
+        return system
+
+    def run(self, rendered: RenderedScript, *, whatif: bool = False) -> RawOutput:
+        """Run ``rendered`` as a temporary command on the device; raises :class:`TransportError`."""
+        text = wrap(rendered, whatif=whatif)
+        settings = self.settings
+        left = max(1, int(self._expires - time.monotonic()))
+        timeout = settings.command_timeout or left
+        ttl = settings.command_ttl or left
+        command_id: str | None = None
+        try:
+            system = self._device()
+            name = f"jcfix {rendered.action} {self.target.name} {secrets.token_hex(3)}"
+            command = self._client.post(
+                "/api/commands",
+                {
+                    "name": name,
+                    "command": text,
+                    "commandType": "windows",
+                    "shell": "powershell",
+                    "launchType": "manual",
+                    "timeout": str(timeout),
+                    "timeToLiveSeconds": ttl,
+                },
+            )
+            command_id = str(command["_id"])
+            self._client.post(
+                f"/api/v2/commands/{command_id}/associations", {"op": "add", "type": "system", "id": system.id}
+            )
+            self._client.post("/api/runCommand", {"_id": command_id, "systemIds": [system.id]})
+            result = self._wait(command_id, system, ttl=ttl, timeout=timeout)
+        except JumpCloudError as exc:
+            raise self._fail(exc) from None
+        finally:
+            if command_id is not None:
+                self._delete(command_id)
+        return self._raw(result, timeout)
+
+    def _wait(self, command_id: str, system: api.JcSystem, *, ttl: int, timeout: int) -> dict[str, Any]:
+        started = time.monotonic()
+        # Past the TTL a device that never picked the command up will not; past TTL + timeout nothing comes.
+        give_up = min(self._expires - 0.5, started + ttl + timeout + self.settings.poll_interval)
+        while True:
+            results = self._client.get(f"/api/commands/{command_id}/results") or []
+            mine = [r for r in results if r.get("systemId") == system.id]
+            if mine:
+                return dict(mine[0])
+            if LIVE.should_stop():
+                raise TransportError("unreachable", f"{self.target.name}: interrupted before the device answered")
+            if time.monotonic() >= give_up:
+                contact = system.last_contact or "never"
+                raise TransportError(
+                    "unreachable",
+                    f"{self.target.name}: no result from the device within the command's time-to-live ({ttl}s): "
+                    f"it is offline or its agent is not running (JumpCloud: active={system.active}, last contact "
+                    f"{contact})",
+                )
+            time.sleep(self.settings.poll_interval)
+
+    def _raw(self, result: dict[str, Any], timeout: int) -> RawOutput:
+        response = result.get("response") or {}
+        data = response.get("data") or {}
+        code = data.get("exitCode")
+        output = str(data.get("output") or "").strip()
+        error = str(response.get("error") or "").strip()
+        if code == TIMEOUT_EXIT_CODE:
+            raise TransportError(
+                "unreachable",
+                f"{self.target.name}: the command timed out on the device after {timeout}s (exit code 124); "
+                "it may have partly run",
+            )
+        records = [line for line in error.splitlines() if line.strip()]
+        terminating = None
+        if code not in (0, None) and not records:
+            terminating = f"the script exited with code {code}"
+        elif code not in (0, None):
+            terminating = records.pop()
+        return RawOutput(output=[output] if output else [], error_records=records, terminating_error=terminating)
+
+    def _delete(self, command_id: str) -> None:
+        """Delete the command's results, then the command; a failure is logged with what to delete by hand."""
+        try:
+            for result in self._client.get(f"/api/commands/{command_id}/results") or []:
+                self._client.delete(f"/api/commandresults/{result['_id']}")
+            self._client.delete(f"/api/commands/{command_id}")
+        except (JumpCloudError, KeyError) as exc:
+            log.warning(
+                "%s: could not delete JumpCloud command %s (%s): delete it in the console (Device Management > "
+                "Commands)",
+                self.target.name,
+                command_id,
+                getattr(exc, "message", exc),
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> JumpCloudSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_session(target: HostTarget, settings: ConnectionSettings) -> JumpCloudSession:
+    """A session for ``target``; nothing is sent until the first :meth:`JumpCloudSession.run`."""
+    if not isinstance(settings, JumpCloudSettings):
+        raise TransportError("protocol", f"{target.name}: --via jumpcloud needs the JumpCloud API settings")
+    return JumpCloudSession(target, settings)
+
+
+__all__ = ["JumpCloudSession", "JumpCloudSettings", "jumpcloud_settings", "open_session", "wrap"]
