@@ -103,6 +103,30 @@ def client_jcfix(inventory: Path, workdir: Path) -> dict[str, Any]:
     return {"hosts": sum(counts.values()), "statuses": counts, "hosts_with_blockers": blocked}
 
 
+def client_play(inventory: Path, workdir: Path) -> dict[str, Any]:
+    """``jcfix play takeover-readiness``: the command an admin runs, in this process, output discarded.
+
+    Everything the product does per host is in: inventory, playbook, runner, diagnosis rules, run
+    history and the recap (printed to /dev/null); hosts are counted from the run history it wrote.
+    """
+    import contextlib
+
+    from toolkit.cli.app import app
+    from toolkit.history import History
+
+    os.environ.update(JCFIX_USER=LAB_USER, JCFIX_PASSWORD=LAB_PASSWORD, JCFIX_CONFIG=str(workdir / "none.yaml"))
+    database = workdir / "play-history.sqlite3"
+    words = ["play", "takeover-readiness", "-i", str(inventory), "--plain", "--quiet", "--history", str(database)]
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = app(args=words, prog_name="jcfix", standalone_mode=False)
+    with History(database) as history:
+        (run,) = history.runs(limit=1)
+        counts: dict[str, int] = {}
+        for host in history.hosts(run.seq):
+            counts[host.status] = counts.get(host.status, 0) + 1
+    return {"hosts": sum(counts.values()), "statuses": counts, "exit_code": int(code or 0)}
+
+
 def client_bare(inventory: Path, workdir: Path) -> dict[str, Any]:
     """The minimum per host: open a pool, one pipeline, close."""
     from pypsrp.powershell import PowerShell, RunspacePool
@@ -171,13 +195,14 @@ def _pooled(inventory: Path, one: Any) -> dict[str, Any]:
     return {"hosts": sum(counts.values()), "statuses": counts}
 
 
-CLIENTS = {"jcfix": client_jcfix, "bare": client_bare, "naive": client_naive}
+CLIENTS = {"play": client_play, "jcfix": client_jcfix, "bare": client_bare, "naive": client_naive}
 
 
 def run_client(variant: str, inventory: Path, workdir: Path) -> None:
     """The subprocess side: do the work, print one JSON line of measurements (CPU: the work's, not imports')."""
     import pypsrp.client  # noqa: F401  (imports are start-up cost, the same for any fleet size: not measured)
 
+    import toolkit.cli.app
     import toolkit.history
     import toolkit.inventory
     import toolkit.report.recorders
@@ -295,7 +320,8 @@ def main() -> int:
     parser.add_argument("--hosts", default="100,1000", help="fleet sizes, comma-separated (default 100,1000)")
     parser.add_argument("--latency-ms", type=int, default=20, help="lab latency per HTTP response (default 20)")
     parser.add_argument("--scale", type=int, default=0, help="also run jcfix alone over this many hosts (10000)")
-    parser.add_argument("--variants", default="jcfix,bare,naive")
+    parser.add_argument("--scale-variant", default="play", choices=("play", "jcfix"), help="which jcfix at --scale")
+    parser.add_argument("--variants", default="play,jcfix,bare,naive")
     parser.add_argument("--client", choices=sorted(CLIENTS), help=argparse.SUPPRESS)
     parser.add_argument("--inventory", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -322,19 +348,21 @@ def main() -> int:
                 lab.stop()
         ratios.append((hosts, results))
     for hosts, results in ratios:
-        j, b, n = results.get("jcfix"), results.get("bare"), results.get("naive")
-        if not (j and b and n):
-            continue
-        print(
-            f"\n{hosts} hosts: requests/host jcfix {j['requests'] / hosts:.1f} vs bare {b['requests'] / hosts:.1f}"
-            f" (target equal); CPU/host jcfix/bare = {j['cpu_s'] / b['cpu_s']:.2f}x (target <= 1.3x);"
-            f" hosts/min jcfix/naive = {n['wall_s'] / j['wall_s']:.2f}x (target >= 3x)"
-        )
+        b, n = results.get("bare"), results.get("naive")
+        for name in ("play", "jcfix"):
+            j = results.get(name)
+            if not (j and b and n):
+                continue
+            print(
+                f"\n{hosts} hosts: requests/host {name} {j['requests'] / hosts:.1f} vs bare {b['requests'] / hosts:.1f}"
+                f" (target equal); CPU/host {name}/bare = {j['cpu_s'] / b['cpu_s']:.2f}x (target <= 1.3x);"
+                f" hosts/min {name}/naive = {n['wall_s'] / j['wall_s']:.2f}x (target >= 3x)"
+            )
     if args.scale:
         with tempfile.TemporaryDirectory(prefix="bench-lab-") as workdir:
             lab = Lab(args.scale, args.latency_ms, Path(workdir))
             try:
-                big = measure(lab, "jcfix", args.scale)
+                big = measure(lab, args.scale_variant, args.scale)
             finally:
                 lab.stop()
         print(f"\n{HEADER}\n{row(big)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -115,7 +116,12 @@ def diagnose_command(
     """Find every takeover and provisioning blocker, with the command that fixes each."""
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
-    users_for = {t.name: expected_users(t, jc_user or []) for t in connection.targets}
+    if jc_user:
+        # --jc-user replaces each host's jc_users, so the reports and the history judge by the same list.
+        connection = connection.only(
+            [replace(t, vars={**t.vars, "jc_users": list(jc_user)}) for t in connection.targets]
+        )
+    users_for = {t.name: expected_users(t, []) for t in connection.targets}
     reports = run_action(connection, get_action("collect_facts"))
     if reports is None:
         return ExitCode.OK
