@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from toolkit.actions._fixbase import FixData, new_run_id
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import describe_target
-from toolkit.cli.output import STATUS_STYLE
+from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.playbook import DIAGNOSE, Playbook, PlayOptions, load_playbook, run_playbook_on_host, static_steps
@@ -200,10 +200,15 @@ def play_command(
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: generated).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the recap of hosts that are not ok.")] = False,
     plain: Annotated[bool, typer.Option("--plain", help="No colours, no live progress: one line per event.")] = False,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="table, or json: one JSON object per host and step, streamed.")
+    ] = "table",
 ) -> int:
     """Run a playbook (check mode unless --apply) with a live count and a final recap per host."""
     from toolkit.report.recorders import report_recorders, run_meta, run_summary
 
+    if output not in OUTPUT_FORMATS:
+        raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
     playbook = load_playbook(playbook_name)
     serial_spec = parse_serial(serial)
     check_mode = playbook.can_change and not apply
@@ -213,7 +218,14 @@ def play_command(
     if not RUN_ID_RE.match(rid):
         raise UsageError("--run-id must be 1-64 letters, digits or dashes")
     color = not plain and os.environ.get("NO_COLOR") is None
-    out = Console(no_color=not color, highlight=False, soft_wrap=True, force_terminal=None if color else False)
+    # With --output json, stdout carries only the JSON Lines; the people-facing lines go to stderr.
+    out = Console(
+        no_color=not color,
+        highlight=False,
+        soft_wrap=True,
+        force_terminal=None if color else False,
+        stderr=output == "json",
+    )
     err = Console(stderr=True, no_color=not color, highlight=False)
     if connection.dry_run:
         _print_plan_dry_run(playbook, connection, check_mode, out)
@@ -233,7 +245,9 @@ def play_command(
             report.add_note(note)
         return report
 
-    recorder = report_recorders(connection.reports, settings=settings)
+    recorder = report_recorders(
+        connection.reports, settings=settings, json_stream=sys.stdout if output == "json" else None
+    )
     recorder.start(run_meta(rid, hosts=len(targets), check_mode=check_mode, playbook=playbook.source))
     if not quiet:
         mode = "check mode (-WhatIf): nothing will change; give --apply to make the changes" if check_mode else ""
