@@ -277,13 +277,11 @@ def play_command(
             control=control,
             describe=lambda target: placeholder_steps,
         ):
-            row = tally.add(report, _blocked(report))
+            tally.add(report, _blocked(report))
             recorder.host_done(report)
-            if not quiet:
+            if not quiet:  # quiet: the recap lists the hosts that are not ok
                 for line in host_lines(report, check_mode):
                     (progress.console if live else out).print(line, highlight=False)
-            elif row.status not in ("ok", "changed", "pending"):
-                pass  # quiet: the recap lists it
             counts = " ".join(f"{k}={v}" for k, v in tally.counts.items() if v)
             progress.update(task, advance=1, counts=counts)
     interrupted = control.interrupted
