@@ -52,7 +52,11 @@ def describe_path(path: Sequence[str | int]) -> str:
     return text or "(document)"
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (much faster on a large inventory); its nodes carry lines too.
+_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """A safe loader whose mappings keep the line of each key (recorded during composition)."""
 
 
@@ -92,12 +96,17 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Locations]:
     """Parse ``text`` (named ``file`` in errors); raises :class:`UsageError` with the line on bad YAML."""
     locations = Locations(file)
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        if node is None:
-            return None, locations
-        _walk(node, (), locations.lines)
-        _check_duplicate_keys(node, locations)
-        document = _LineLoader(text).get_single_data()
+        # One parse: compose the nodes (they carry the lines), then build the data from the same nodes.
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, locations
+            _walk(node, (), locations.lines)
+            _check_duplicate_keys(node, locations)
+            document = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
