@@ -486,6 +486,8 @@ def _run_step(
             continue
         if step.action is None:
             result, run_step = _diagnose(step, name, values, scope, state, channel)
+            if result.status != "failed" and result.data is not None:
+                report.diagnoses[len(report.results)] = list(state.findings)
         else:
             if any(p.name == "RunId" for p in action.params):
                 values.setdefault("RunId", options.run_id)

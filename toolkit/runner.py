@@ -76,6 +76,9 @@ class HostReport:
     note: str | None = None
     retries: int = 0  # sessions reopened after a transient (unreachable) error
     failure_category: str | None = None  # set when the host failed as a whole (worker lost, past the deadline)
+    # The diagnosis rules' findings for the result at each position, set by whoever ran the rules over that
+    # step's facts (a playbook's diagnose step), so reports and exit codes judge by that same diagnosis.
+    diagnoses: dict[int, list[Any]] = field(default_factory=dict)
 
     @property
     def reason(self) -> str | None:

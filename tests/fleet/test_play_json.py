@@ -33,3 +33,23 @@ def test_play_refuses_an_unknown_output_format(jcfix: Callable[..., subprocess.C
     result = jcfix("play", "takeover-readiness", "-H", "pc-1", "--output", "xml")
     assert result.returncode == ExitCode.USAGE
     assert "--output must be one of" in result.stderr
+
+
+def test_reports_use_the_playbooks_own_diagnosis(
+    lab_fleet: Callable[..., tuple[LabFleet, Path]],
+    jcfix: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+) -> None:
+    # The inventory expects 'alice' on lab-healthy (ready); this playbook asks about 'ALICE' (a case
+    # mismatch). The streamed findings, the JUnit report and the exit code must all judge by the playbook's.
+    _, inventory = lab_fleet("healthy")
+    playbook = tmp_path / "custom.yml"
+    playbook.write_text(
+        "name: custom users\nsteps:\n  - name: Diagnose\n    action: diagnose\n    params: {jc_users: [ALICE]}\n"
+    )
+    junit = tmp_path / "report.xml"
+    result = jcfix("play", str(playbook), "-i", str(inventory), "--output", "json", "--junit", str(junit))
+    assert result.returncode == ExitCode.BLOCKERS, result.stderr[-2000:]
+    (step,) = [json.loads(line) for line in result.stdout.splitlines() if json.loads(line)["type"] == "step"]
+    assert {f["code"] for f in step["findings"]} == {"CASE_MISMATCH"}
+    assert "CASE_MISMATCH" in junit.read_text(encoding="utf-8")

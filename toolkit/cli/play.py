@@ -82,9 +82,12 @@ def _blocked(report: HostReport) -> bool:
     from toolkit.actions.collect_facts import HostFacts
     from toolkit.report.view import expected_jc_users
 
-    for _, result in reversed(report.results):
+    for position in reversed(range(len(report.results))):
+        _, result = report.results[position]
         if isinstance(result.data, HostFacts):
-            findings = diagnose(report.target.name, result.data, expected_jc_users(report.target))
+            findings = report.diagnoses.get(position)
+            if findings is None:
+                findings = diagnose(report.target.name, result.data, expected_jc_users(report.target))
             return any(f.severity == "blocker" for f in findings)
     return False
 
@@ -95,12 +98,14 @@ def host_lines(report: HostReport, check_mode: bool) -> Iterator[str]:
     label = "would change" if (check_mode and status == "changed") else status
     reason = f" — {escape(report.reason)}" if report.reason else ""
     yield f"[{STATUS_STYLE.get(status, '')}]{escape(report.target.name)}: {label}[/]{reason}"
-    for step, result in report.results:
+    for position, (step, result) in enumerate(report.results):
         data = result.data
         if step.action.name == "collect_facts" and data is not None:
             from toolkit.report.view import expected_jc_users
 
-            findings = diagnose(report.target.name, data, expected_jc_users(report.target))
+            findings = report.diagnoses.get(position)
+            if findings is None:
+                findings = diagnose(report.target.name, data, expected_jc_users(report.target))
             blockers = [f for f in findings if f.severity == "blocker"]
             summary = ", ".join(f"{f.code} {f.subject or ''}".strip() for f in blockers) or "no blockers"
             yield f"  {escape(step.name)}: {escape(summary)}"

@@ -67,12 +67,20 @@ class StepView:
 
 
 def step_findings(
-    report: HostReport, result: ResultDocument[Any], findings_for: FindingsFor = default_findings
+    report: HostReport,
+    result: ResultDocument[Any],
+    findings_for: FindingsFor = default_findings,
+    position: int | None = None,
 ) -> list[Finding]:
-    """The document's own findings, then the rules' findings when the step collected facts."""
+    """The document's own findings, then the rules' findings when the step collected facts.
+
+    The rules' findings are the ones the run itself computed for that step when it recorded them
+    (``report.diagnoses``, e.g. a playbook that chose its own JumpCloud users), else ``findings_for``.
+    """
     found = [Finding(f.code, f.severity, f.message, evidence=dict(f.evidence)) for f in result.findings]
     if isinstance(result.data, HostFacts):
-        found.extend(findings_for(report.target, result.data))
+        recorded = getattr(report, "diagnoses", {}).get(position) if position is not None else None
+        found.extend(recorded if recorded is not None else findings_for(report.target, result.data))
     return found
 
 
@@ -89,7 +97,7 @@ def step_views(report: HostReport, findings_for: FindingsFor = default_findings)
             changed=result.changed,
             error_category=result.error.category if result.error else None,
             error_message=result.error.message if result.error else None,
-            findings=step_findings(report, result, findings_for),
+            findings=step_findings(report, result, findings_for, position),
             document=result.to_json_dict(),
         )
 
