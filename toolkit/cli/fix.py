@@ -18,7 +18,7 @@ from toolkit.actions import Action, Param, registry
 from toolkit.actions._fixbase import FixData, new_run_id
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import run_action
-from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, exit_code, print_json, print_tables
+from toolkit.cli.output import OUTPUT_FORMATS, change_table, exit_code, print_json, print_tables
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
@@ -49,38 +49,21 @@ def _option_parameter(param: Param) -> inspect.Parameter:
     return inspect.Parameter(_python_name(param), kind, annotation=annotation, default=default)
 
 
-def _state(report: HostReport) -> str:
-    (_, result), *_ = report.results
-    data = result.data
-    if not isinstance(data, FixData):
-        return ""
-    if data.check_mode and result.status == "changed":
-        return "would change"
-    return result.status
-
-
 def _table(report: HostReport) -> Table | None:
     (_, result), *_ = report.results
     data = result.data
     if not isinstance(data, FixData):
         return None
-    table = Table(show_header=False, title_justify="left")
-    table.add_column("", style="bold")
-    table.add_column("", overflow="fold")
-    style = STATUS_STYLE.get(result.status, "")
-    table.add_row("status", f"[{style}]{_state(report)}[/]")
-    table.add_row("account", f"{data.user} ({data.sid or 'no SID'})")
-    for line in data.planned:
-        table.add_row("planned", line)
-    if data.before is not None:
-        table.add_row("before", ", ".join(f"{k}={v}" for k, v in data.before.items()))
-    if data.after is not None and not data.check_mode:
-        table.add_row("after (read back)", ", ".join(f"{k}={v}" for k, v in data.after.items()))
-    for path in data.backups:
-        table.add_row("backup", path)
-    for note in data.notes:
-        table.add_row("note", note)
-    return table
+    return change_table(
+        status=result.status,
+        check_mode=data.check_mode,
+        planned=data.planned,
+        before=data.before,
+        after=data.after,
+        notes=data.notes,
+        backups=data.backups,
+        heading=[("account", f"{data.user} ({data.sid or 'no SID'})")],
+    )
 
 
 def make_command(action: Action) -> Any:

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from toolkit.actions._fixbase import RUN_ID_RE, new_run_id
-from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console
+from toolkit.cli.output import OUTPUT_FORMATS, change_table, console
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.jumpcloud import fixes
@@ -50,19 +49,15 @@ def _print(outcomes: Sequence[FixOutcome], output: str) -> int:
     else:
         out = console()
         for outcome in outcomes:
-            table = Table(show_header=False, title=f"{outcome.fix} {outcome.jc_user} (run {outcome.run_id})")
-            table.add_column("", style="bold")
-            table.add_column("", overflow="fold")
-            shown = "would change" if outcome.check_mode and outcome.status == "changed" else outcome.status
-            table.add_row("status", f"[{STATUS_STYLE.get(outcome.status, '')}]{shown}[/]")
-            for line in outcome.planned:
-                table.add_row("planned", line)
-            if outcome.before is not None:
-                table.add_row("before", ", ".join(f"{k}={v}" for k, v in outcome.before.items()))
-            if outcome.after is not None and not outcome.check_mode:
-                table.add_row("after (read back)", ", ".join(f"{k}={v}" for k, v in outcome.after.items()))
-            for note in outcome.notes:
-                table.add_row("note", note)
+            table = change_table(
+                status=outcome.status,
+                check_mode=outcome.check_mode,
+                planned=outcome.planned,
+                before=outcome.before,
+                after=outcome.after,
+                notes=outcome.notes,
+                title=f"{outcome.fix} {outcome.jc_user} (run {outcome.run_id})",
+            )
             if outcome.error is not None:
                 table.add_row("[red]error[/]", f"{outcome.error['category']}: {outcome.error['message']}")
             out.print(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -77,3 +77,39 @@ def print_tables(
 
 def exit_code(reports: Sequence[HostReport]) -> ExitCode:
     return for_statuses([r.status for r in reports])
+
+
+def change_table(
+    *,
+    status: str,
+    check_mode: bool,
+    planned: Sequence[str],
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    notes: Sequence[str] = (),
+    backups: Sequence[str] = (),
+    heading: Sequence[tuple[str, str]] = (),
+    title: str | None = None,
+) -> Table:
+    """What one fix did, the same way for every fix: status, plan, before/after as read, backups, notes.
+
+    ``after`` is shown only outside check mode (in check mode nothing was read back after a change).
+    """
+    table = Table(show_header=False, title=title, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    shown = "would change" if check_mode and status == "changed" else status
+    table.add_row("status", f"[{STATUS_STYLE.get(status, '')}]{shown}[/]")
+    for label, value in heading:
+        table.add_row(label, value)
+    for line in planned:
+        table.add_row("planned", line)
+    if before is not None:
+        table.add_row("before", ", ".join(f"{k}={v}" for k, v in before.items()))
+    if after is not None and not check_mode:
+        table.add_row("after (read back)", ", ".join(f"{k}={v}" for k, v in after.items()))
+    for path in backups:
+        table.add_row("backup", path)
+    for note in notes:
+        table.add_row("note", note)
+    return table
