@@ -87,3 +87,25 @@ def test_templates_lists_every_action() -> None:
 def test_password_in_environment_never_reaches_a_dry_run() -> None:
     result = jcfix("users", "list", "-H", "pc-1", "--dry-run", env={"JCFIX_PASSWORD": "Pa55-Leak-Check"})
     assert "Pa55-Leak-Check" not in result.stdout + result.stderr
+
+
+def test_dry_run_via_jumpcloud_shows_the_command_text_that_would_be_sent() -> None:
+    import base64
+    import json
+    import re
+
+    env = {"JCFIX_JC_URL": "http://127.0.0.1:9", "JCFIX_JC_API_KEY": "not-a-real-key"}
+    args = ["fix", "rename", "-H", "pc-1", "--user", "o'x", "--to", "ox", "--run-id", "r1", "--via", "jumpcloud"]
+    result = jcfix(*args, "--dry-run", "--check", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "the JumpCloud command text" in result.stdout
+    (encoded,) = re.findall(r"^\$JcfixParametersBase64 = '([A-Za-z0-9+/=]+)'$", result.stdout, flags=re.M)
+    assert json.loads(base64.b64decode(encoded)) == {
+        "UserName": "o'x",
+        "NewName": "ox",
+        "Force": False,
+        "RunId": "r1",
+        "WhatIf": True,
+    }
+    assert "# jcfix-template: rename_user v1" in result.stdout  # the script body travels unchanged
+    assert "not-a-real-key" not in result.stdout + result.stderr

@@ -11,6 +11,7 @@ from toolkit.actions import Action
 from toolkit.cli.connection import Connection
 from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.runner import HostReport, Step, run_fleet
+from toolkit.templates import preview_value
 from toolkit.transport.base import HostTarget
 
 
@@ -32,8 +33,26 @@ def print_dry_run(connection: Connection, steps_for: Mapping[str, list[Step]]) -
             if step.whatif:
                 # Shown exactly as the transport sends it: -WhatIf travels as one more parameter.
                 rendered = replace(rendered, parameters={**rendered.parameters, "WhatIf": True})
-            out.write(rendered.preview())
+            if connection.via == "jumpcloud":
+                out.write(_jumpcloud_command_text(step))
+            else:
+                out.write(rendered.preview())
             out.write("\n")
+
+
+def _jumpcloud_command_text(step: Step) -> str:
+    """The exact text of the JumpCloud command that would carry ``step`` (values inside as one literal)."""
+    from toolkit.transport.base import TransportError
+    from toolkit.transport.jumpcloud import wrap
+
+    try:
+        text = wrap(step.rendered, whatif=step.whatif)
+    except TransportError as exc:  # a secret parameter: this step cannot go through Commands
+        return f"# not sendable through JumpCloud Commands: {exc.message}\n"
+    parameters = {**step.rendered.parameters, **({"WhatIf": True} if step.whatif else {})}
+    readable = "\n".join(f"#   -{k} {preview_value(v)}" for k, v in parameters.items() if "\n" not in str(v))
+    header = "# the JumpCloud command text (parameters travel base64-encoded inside it):\n"
+    return header + (readable + "\n" if readable else "") + text
 
 
 def run_action(
