@@ -275,3 +275,16 @@ def test_undo_check_mode_restores_nothing(start_lab: Callable[..., Lab]) -> None
     assert state(lab) == renamed
     unknown = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "no-such-run", "-o", "json"))
     assert unknown[0]["results"][0]["error"]["category"] == "invalid_input"
+
+
+def test_debug_logging_never_shows_a_secret_parameter(start_lab: Callable[..., Lab]) -> None:
+    # pypsrp logs every PSRP message it packs, in clear, at DEBUG: the new password travels in one.
+    lab = start_lab("msa")
+    secret = "D3bug-Leak-Check!"
+    args = ["--user", "maria", "--method", "unlink", "--accept-data-loss", "--run-id", "dbg-1"]
+    result = run_jcfix(
+        "--debug", "fix", "convert-msa", "-i", str(lab.inventory), *args, env={"JCFIX_NEW_PASSWORD": secret}
+    )
+    assert result.returncode == ExitCode.CHANGED, result.stderr[-2000:]
+    assert "DEBUG" in result.stderr  # debug logging was on
+    assert secret not in result.stdout + result.stderr

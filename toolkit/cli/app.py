@@ -53,6 +53,9 @@ def root(
 ) -> None:
     """jcfix: JumpCloud takeover and provisioning fixes for Windows fleets."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # pypsrp logs every message it packs and sends in clear at DEBUG, parameter values (passwords)
+    # included: its debug output stays off, whatever --debug says.
+    logging.getLogger("pypsrp").setLevel(logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> None:
