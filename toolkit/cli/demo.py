@@ -29,7 +29,7 @@ DEMO_SCENARIO = "mixed"
 @contextmanager
 def _lab_environment(inventory: Path) -> Iterator[None]:
     """The lab's public credentials for this process only, restored afterwards."""
-    from toolkit.lab.auth import LAB_PASSWORD, LAB_USERNAME
+    from toolkit.lab.constants import LAB_PASSWORD, LAB_USERNAME
 
     saved = {k: os.environ.get(k) for k in ("JCFIX_USER", "JCFIX_PASSWORD", "JCFIX_CONFIG")}
     os.environ.update(JCFIX_USER=LAB_USERNAME, JCFIX_PASSWORD=LAB_PASSWORD, JCFIX_CONFIG=str(inventory) + ".noconfig")

@@ -23,9 +23,8 @@ import typer
 import yaml
 
 from toolkit.errors import JcfixError, UsageError
-from toolkit.lab.auth import LAB_PASSWORD, LAB_USERNAME
+from toolkit.lab.constants import ADDRESSING_MODES, AUTH_MODES, DEFAULT_BASE_ADDRESS, LAB_PASSWORD, LAB_USERNAME
 from toolkit.lab.scenarios import RANDOM_SCENARIO, builtin_names, describe, load_hosts
-from toolkit.lab.server import ADDRESSING_MODES, AUTH_MODES, DEFAULT_BASE_ADDRESS
 
 app = typer.Typer(help="A lab of simulated Windows hosts speaking real WinRM on loopback.", no_args_is_help=True)
 
@@ -231,7 +230,7 @@ def post_event(entry: dict[str, Any], ca_cert: str | None, event: dict[str, Any]
     """Send one event to a lab host's control channel; returns its JSON answer."""
     import requests
 
-    from toolkit.lab.server import CONTROL_PATH
+    from toolkit.lab.constants import CONTROL_PATH
     from toolkit.settings import is_loopback
 
     address = str(entry.get("address", ""))

@@ -25,8 +25,7 @@ from pathlib import Path
 import spnego
 from spnego.channel_bindings import GssChannelBindings
 
-LAB_USERNAME = "labadmin"
-LAB_PASSWORD = "Lab-Passw0rd!"  # a public lab constant, not a secret: the lab only listens on loopback
+from toolkit.lab.constants import LAB_PASSWORD, LAB_USERNAME
 
 SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = "Encrypted Boundary"

@@ -34,16 +34,12 @@ from typing import Any
 from toolkit.lab import events, wsman
 from toolkit.lab.auth import AuthFailed, NegotiateSession, check_basic, ensure_ntlm_user_file
 from toolkit.lab.certs import LabCertificate, make_certificate
+from toolkit.lab.constants import ADDRESSING_MODES, AUTH_MODES, CONTROL_PATH, DEFAULT_BASE_ADDRESS
 from toolkit.lab.host import LabHost
 from toolkit.lab.psrp import ClientGone, LabShell, fragment_message_type
 
 log = logging.getLogger(__name__)
 
-AUTH_MODES = ("basic", "ntlm")
-ADDRESSING_MODES = ("ports", "addresses")
-DEFAULT_BASE_ADDRESS = "127.0.10.1"
-# The lab's event channel (see LabListener._control); WinRM clients only ever use /wsman.
-CONTROL_PATH = "/jcfix-lab/events"
 MAX_HEADER_BYTES = 65536
 MAX_BODY_BYTES = 8 * 1024 * 1024
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 500: ""}
