@@ -18,7 +18,7 @@ import pytest
 from toolkit.actions import Param, get_action, registry
 from toolkit.actions.list_users import ListUsersData, LocalUser
 from toolkit.errors import UsageError
-from toolkit.results import STATUSES, WIRE_KEYS, RawOutput, ResultDocument, summarise
+from toolkit.results import STATUSES, WIRE_KEYS, RawOutput, ResultDocument, status_label, summarise
 from toolkit.secrets import REDACTED, Secret, redact
 from toolkit.templates import RenderedScript
 
@@ -171,24 +171,6 @@ MALFORMED: list[tuple[str, Callable[[], RawOutput], str, list[str]]] = [
         [HOST_ERROR],
     ),
     (
-        "terminating-error-after-document",
-        lambda: RawOutput(output=[text(document())], terminating_error=HOST_ERROR),
-        "script_failed",
-        [HOST_ERROR],
-    ),
-    (
-        "error-record-beside-valid-document",
-        lambda: RawOutput(output=[text(document())], error_records=[HOST_ERROR]),
-        "script_failed",
-        [HOST_ERROR],
-    ),
-    (
-        "two-error-records",
-        lambda: RawOutput(output=[text(document())], error_records=["first problem", "second problem"]),
-        "script_failed",
-        ["first problem", "second problem"],
-    ),
-    (
         "error-record-and-no-document",
         lambda: RawOutput(output=[], error_records=[HOST_ERROR]),
         "script_failed",
@@ -234,6 +216,24 @@ def test_malformed_output_fails(make: Callable[[], RawOutput], category: str, wo
     for word in words:
         assert word in result.error.message, result.error.message
     assert result.action == "list_users"
+
+
+# Errors the host raised beside a valid document: failed, but what the document said is kept (defect 5).
+BESIDE_DOCUMENT = [
+    ("terminating-error-after-document", {"terminating": HOST_ERROR}, [HOST_ERROR]),
+    ("error-record-beside-valid-document", {"errors": [HOST_ERROR]}, [HOST_ERROR]),
+    ("two-error-records", {"errors": ["first problem", "second problem"]}, ["first problem", "second problem"]),
+]
+
+
+@pytest.mark.parametrize(("how", "words"), [c[1:] for c in BESIDE_DOCUMENT], ids=[c[0] for c in BESIDE_DOCUMENT])
+def test_host_errors_beside_a_document_fail_but_keep_it(how: dict[str, Any], words: list[str]) -> None:
+    result = run([text(document())], **how)
+    assert result.status == "failed"
+    assert result.error is not None and result.error.category == "script_failed"
+    for word in words:
+        assert word in result.error.message
+    assert isinstance(result.data, ListUsersData) and result.data.users[0].name == "alice"
 
 
 def test_valid_document_is_typed() -> None:
@@ -390,3 +390,90 @@ def test_secret_parameter_errors_do_not_show_values(secret: Secret) -> None:
         with pytest.raises(ValueError) as info:
             Param("X", kind=kind).convert(secret)
         assert "hunter2" not in str(info.value)
+
+
+# ---- a change, then a failure (issue 10, defect 5) ---------------------------------------------------
+
+FIX = get_action("rename_user")
+FIX_DATA: dict[str, Any] = {
+    "user": "jonathan",
+    "sid": USER["sid"],
+    "check_mode": False,
+    "planned": ["rename 'jonathan' to 'Jonathan'"],
+    "before": {"name": "jonathan"},
+    "after": {"name": "jonathan"},
+    "backups": ["C:\\ProgramData\\jcfix\\backups\\r1\\001-rename.json"],
+    "notes": ["read-back still shows 'jonathan'"],
+}
+
+
+def fix_document(**changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "action": "rename_user",
+        "status": "failed",
+        "changed": True,
+        "data": dict(FIX_DATA),
+        "findings": [],
+        "error": {"category": "verify_failed", "message": "the name read back is 'jonathan'"},
+    }
+    doc.update(changes)
+    return doc
+
+
+def test_a_failed_document_keeps_changed_and_its_data() -> None:
+    result = FIX.parse(RawOutput(output=[text(fix_document())]))
+    assert result.status == "failed" and result.changed is True
+    assert result.changed_then_failed and result.label == "failed (changed)"
+    assert result.data is not None and result.data.backups == FIX_DATA["backups"]
+    assert result.data.before == {"name": "jonathan"} and result.data.notes == FIX_DATA["notes"]
+    assert result.backups() == FIX_DATA["backups"]
+    assert result.to_json_dict()["data"]["after"] == {"name": "jonathan"}
+
+
+def test_a_failed_document_with_partial_data_keeps_it_as_sent() -> None:
+    partial = {"user": "jonathan", "before": {"name": "jonathan"}, "backups": ["C:\\b\\001-rename.json"]}
+    result = FIX.parse(RawOutput(output=[text(fix_document(data=partial))]))
+    assert result.status == "failed" and result.changed is True
+    assert result.error is not None and result.error.category == "verify_failed"  # not a shape complaint
+    assert result.data is None and result.partial_data == partial
+    assert result.backups() == ["C:\\b\\001-rename.json"]
+    dumped = result.to_json_dict()
+    assert dumped["data"] == partial and dumped["data_partial"] is True
+    assert result.data_dict() == partial
+
+
+def test_partial_data_is_never_accepted_for_a_success() -> None:
+    partial = {"user": "jonathan"}
+    result = FIX.parse(RawOutput(output=[text(fix_document(status="changed", error=None, data=partial))]))
+    assert result.status == "failed" and result.error is not None and result.error.category == "invalid_result"
+    assert result.partial_data is None
+
+
+def test_a_verification_message_that_raised_stays_verify_failed() -> None:
+    raw = RawOutput(output=[text(fix_document())], error_records=["PropertyNotFoundStrict: 'Name' was not found"])
+    result = FIX.parse(raw)
+    assert result.error is not None and result.error.category == "verify_failed"
+    assert "the name read back is 'jonathan'" in result.error.message
+    assert "PropertyNotFoundStrict" in result.error.message
+    assert result.changed is True and result.data is not None
+
+
+def test_partial_data_survives_error_records_beside_it() -> None:
+    partial = {"user": "jonathan", "backups": ["C:\\b\\001-rename.json"]}
+    result = FIX.parse(RawOutput(output=[text(fix_document(data=partial))], error_records=["boom"]))
+    assert result.partial_data == partial and result.changed is True
+    assert result.error is not None and result.error.category == "verify_failed" and "boom" in result.error.message
+
+
+def test_a_change_then_an_error_record_is_failed_changed() -> None:
+    done = fix_document(status="changed", error=None)
+    result = FIX.parse(RawOutput(output=[text(done)], error_records=["Access denied"]))
+    assert (result.status, result.changed, result.label) == ("failed", True, "failed (changed)")
+    assert result.error is not None and result.error.category == "script_failed"
+
+
+def test_status_label() -> None:
+    assert status_label("failed", True) == "failed (changed)"
+    assert status_label("failed", False) == "failed"
+    assert status_label("changed", True) == "changed"

@@ -17,7 +17,11 @@ class ExitCode(IntEnum):
 
 
 def for_statuses(statuses: list[str]) -> ExitCode:
-    """The exit code for a run whose hosts ended with ``statuses`` (worst first)."""
+    """The exit code for a run whose hosts ended with ``statuses`` (worst first).
+
+    Failure classes win over a change: a host that changed and then failed is ``failed`` here (exit 3), and
+    the reports and history say the change happened ("failed (changed)", ``changed_then_failed``).
+    """
     if "unreachable" in statuses:
         return ExitCode.UNREACHABLE
     if "failed" in statuses:

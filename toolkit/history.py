@@ -30,13 +30,15 @@ from typing import Any
 import platformdirs
 
 from toolkit.recorder import RunMeta, RunSummary
+from toolkit.results import status_label
 from toolkit.runner import HostReport
 from toolkit.secrets import redact
 from toolkit.settings import ConnectionSettings
 from toolkit.transport.base import HostTarget
 
 HISTORY_ENV = "JCFIX_HISTORY"
-SCHEMA_VERSION = 1
+# 2: hosts.changed (a host whose steps changed it, failed or not: "failed (changed)").
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -63,6 +65,7 @@ CREATE TABLE IF NOT EXISTS hosts (
     status TEXT NOT NULL,
     reason TEXT,
     touched INTEGER NOT NULL,
+    changed INTEGER NOT NULL DEFAULT 0,
     address TEXT NOT NULL,
     port INTEGER NOT NULL,
     scheme TEXT NOT NULL,
@@ -109,8 +112,17 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(_SCHEMA)
+    _migrate(db)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database written by an older jcfix up to :data:`SCHEMA_VERSION` (adds columns, never drops)."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(hosts)")}
+    if "changed" not in columns:
+        with db:
+            db.execute("ALTER TABLE hosts ADD COLUMN changed INTEGER NOT NULL DEFAULT 0")
 
 
 def _json(value: Any) -> str:
@@ -122,13 +134,33 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+# Raw file contents (collect_facts v2 sends agent files as base64, up to 1 MiB each) above this size are
+# left out of the stored document: the history says what was read, not a copy of every agent log.
+STORED_RAW_LIMIT = 16 * 1024
+
+
+def _compact(value: Any) -> Any:
+    """``value`` with every raw file's ``base64`` over :data:`STORED_RAW_LIMIT` replaced by its length."""
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    compact = {k: _compact(v) for k, v in value.items()}
+    raw = compact.get("base64")
+    if "present" in compact and isinstance(raw, str) and len(raw) > STORED_RAW_LIMIT:
+        compact["base64"] = None
+        compact["base64_omitted_chars"] = len(raw)
+    return compact
+
+
 def _touched(report: HostReport) -> bool:
     """Whether the run may have changed the host (so ``jcfix undo`` has something to look at there)."""
     for step, result in report.results:
         if step.whatif:
             continue
-        backups = getattr(result.data, "backups", None)
-        if result.changed or result.status == "pending" or backups:
+        # A failed step counts too: a change followed by a failure is still a change (issue 10, defect 5),
+        # and its backups may sit in partial data.
+        if result.changed or result.status == "pending" or result.backups():
             return True
     return False
 
@@ -196,14 +228,14 @@ class HistoryRecorder:
                 result.error.category if result.error else None,
                 result.error.message if result.error else None,
                 _json(dict(step.rendered.parameters)),
-                _json(result.to_json_dict()),
+                _json(_compact(result.to_json_dict())),
             )
             for position, (step, result) in enumerate(report.results)
         ]
         with self._lock, self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO hosts (run_seq, position, host, status, reason, touched, address, port, scheme,"
-                " auth, ca_cert, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO hosts (run_seq, position, host, status, reason, touched, changed, address,"
+                " port, scheme, auth, ca_cert, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self._seq,
                     self._hosts,
@@ -211,6 +243,7 @@ class HistoryRecorder:
                     report.status,
                     getattr(report, "reason", None),
                     int(_touched(report)),
+                    int(report.changed),
                     address,
                     port,
                     scheme,
@@ -300,6 +333,11 @@ class StepRow:
     parameters: dict[str, Any]
     document: dict[str, Any]
 
+    @property
+    def label(self) -> str:
+        """The step's status in words: ``failed (changed)`` when it changed the host and then failed."""
+        return status_label(self.status, self.changed)
+
 
 @dataclass(frozen=True)
 class HostRow:
@@ -315,6 +353,12 @@ class HostRow:
     auth: str
     ca_cert: str | None
     finished: str
+    changed: bool = False
+
+    @property
+    def label(self) -> str:
+        """The host's status in words: ``failed (changed)`` when a step changed it before the failure."""
+        return status_label(self.status, self.changed)
 
     def target(self) -> HostTarget:
         """A target that reaches the host the way the run did."""
@@ -369,6 +413,7 @@ class History:
                 auth=row["auth"],
                 ca_cert=row["ca_cert"],
                 finished=row["finished"],
+                changed=bool(row["changed"]),
             )
 
     def steps(self, seq: int, host: str) -> list[StepRow]:

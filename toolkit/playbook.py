@@ -43,6 +43,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolkit.actions import Action, get_action, registry
+from toolkit.agentfiles import DEFAULT_LOG_LINES
 from toolkit.errors import UsageError
 from toolkit.expressions import (
     Expression,
@@ -54,6 +55,7 @@ from toolkit.expressions import (
 )
 from toolkit.results import ResultDocument, failed
 from toolkit.rules import Finding, diagnose
+from toolkit.rules.decided import DecidedFacts
 from toolkit.runner import HostChannel, HostReport, Step, skipped_result
 from toolkit.yamllines import Locations, describe_path, load_yaml, parse_yaml
 
@@ -518,8 +520,9 @@ def _diagnose(
     action = get_action("collect_facts")
     try:
         jc_users = _jc_users(values, scope)
-        params = {"LogLines": values["log_lines"]} if "log_lines" in values else {}
-        rendered = action.render(params)
+        # log_lines bounds how many ERROR/WARN lines the diagnosis keeps: decided in Python from the raw tail.
+        log_lines = int(values["log_lines"]) if "log_lines" in values else DEFAULT_LOG_LINES
+        rendered = action.render({})
     except (ExpressionError, UsageError) as exc:
         return failed(action.name, "invalid_input", f"{name}: {exc}"), Step(action, _placeholder_rendered(action))
     run_step = Step(action, rendered, name=name)
@@ -528,7 +531,8 @@ def _diagnose(
     result = state.facts_fresh if state.facts_fresh is not None else channel.run(run_step, timeout=step.timeout)
     if result.status != "failed" and result.data is not None:
         state.facts_fresh = result
-        state.findings = diagnose(channel.target.name, result.data, jc_users)
+        decided = DecidedFacts.from_raw(result.data, log_lines=log_lines)
+        state.findings = diagnose(channel.target.name, result.data, jc_users, decided=decided)
         state.scope["findings"] = [finding_dict(f) for f in state.findings]
         state.scope["blockers"] = sum(f.severity == "blocker" for f in state.findings)
     return result, run_step

@@ -10,7 +10,9 @@ A run calls, in this order and from one thread:
 ``host_done`` receives the runner's :class:`~toolkit.runner.HostReport`: ``target`` (name, vars),
 ``status`` (``ok``/``changed``/``pending``/``failed``/``unreachable``/``skipped``), ``reason`` (why a host
 was skipped or stopped, else None) and ``results``: one ``(step, ResultDocument)`` per step in order,
-where ``step.name`` is the step's display name and ``step.action.name`` the action it ran.
+where ``step.name`` is the step's display name and ``step.action.name`` the action it ran. A step's
+``status`` can be ``failed`` with ``changed`` true: it changed the host, then failed. Every recorder shows
+that as "failed (changed)" (:func:`toolkit.results.status_label`), never as a failure that changed nothing.
 
 A recorder that fails must not lose the run: :class:`MultiRecorder` reports a recorder's exception
 once on stderr and keeps feeding the others.

@@ -9,6 +9,10 @@ Whatever the host sends back — nothing, two documents, text that is not JSON, 
 terminating error, or non-terminating error records beside a valid document — :func:`parse_result`
 turns it into a :class:`ResultDocument`; anything off becomes ``status: failed`` carrying the host's
 own error text. There is no path to a silent success.
+
+A failure never erases a change: a document that says ``failed`` keeps ``changed`` as the host set it and
+its ``data`` (validated when complete, else kept as sent in :attr:`ResultDocument.partial_data`), and error
+records beside a valid document keep that document's ``changed`` and ``data`` (issue 10, defect 5).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 SCHEMA_VERSION = 1
 
@@ -63,7 +67,13 @@ class Finding(BaseModel):
 
 
 class ResultDocument(BaseModel, Generic[DataT]):
-    """One script's result, validated; ``data`` is the action's declared model (None when failed)."""
+    """One script's result, validated; ``data`` is the action's declared model.
+
+    A ``failed`` document keeps what it says: ``changed`` as the host set it (a change, then a failure, is
+    ``status: failed, changed: true``), and its ``data`` when that validates. When a script failed midway
+    and its ``data`` is only partly filled, ``data`` is None and :attr:`partial_data` holds the host's
+    object as sent (``before``, ``after``, ``backups``, ``notes`` are never dropped).
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -75,9 +85,51 @@ class ResultDocument(BaseModel, Generic[DataT]):
     findings: list[Finding] = Field(default_factory=list)
     error: ErrorInfo | None = None
 
+    # The host's data of a failed document that did not validate against the model; never read from the wire.
+    _partial_data: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @property
+    def partial_data(self) -> dict[str, Any] | None:
+        """A failed document's ``data`` as the host sent it, when it did not validate (else None)."""
+        return self._partial_data
+
+    @property
+    def changed_then_failed(self) -> bool:
+        """Whether the step changed the host and then failed: the change happened, whatever came after."""
+        return self.status == "failed" and self.changed
+
+    @property
+    def label(self) -> str:
+        """The status in words for people: ``failed (changed)`` for a change followed by a failure."""
+        return status_label(self.status, self.changed)
+
+    def data_dict(self) -> dict[str, Any] | None:
+        """``data`` as JSON-ready data: the validated model, else a failed document's partial data."""
+        if self.data is not None:
+            return self.data.model_dump(mode="json")
+        return self._partial_data
+
+    def backups(self) -> list[str]:
+        """The backup records the step reports having written (also from a failed step's partial data)."""
+        found = self.data_dict() or {}
+        listed = found.get("backups")
+        return [str(b) for b in listed] if isinstance(listed, list) else []
+
     def to_json_dict(self) -> dict[str, Any]:
-        """The document as JSON-ready data, with the ``schema`` key spelled as on the wire."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The document as JSON-ready data, with the ``schema`` key spelled as on the wire.
+
+        A failed document's partial data is written as its ``data``, with ``data_partial: true``.
+        """
+        dumped = self.model_dump(mode="json", by_alias=True)
+        if dumped["data"] is None and self._partial_data is not None:
+            dumped["data"] = self._partial_data
+            dumped["data_partial"] = True
+        return dumped
+
+
+def status_label(status: str, changed: bool) -> str:
+    """A status in words: ``failed (changed)`` when a step changed the host and then failed, else the status."""
+    return f"{status} (changed)" if status == "failed" and changed else status
 
 
 @dataclass
@@ -118,9 +170,14 @@ def validate_document(action: str, document: Any, data_model: type[DataT]) -> Re
         missing = [key for key in WIRE_KEYS if key not in document]
         if missing:
             return failed(action, "invalid_result", f"result document lacks {', '.join(missing)}")
-        if document.get("status") == "failed":
-            # A script that failed midway may have filled part of data: a failed result carries none, and
-            # a half-built data must not hide the host's error behind a shape complaint.
+    partial: dict[str, Any] | None = None
+    if isinstance(document, dict) and document.get("status") == "failed" and document.get("data") is not None:
+        # A script that failed midway may have filled only part of data. It is kept (what was changed, the
+        # backups, the notes), but a half-built data must not hide the host's error behind a shape complaint.
+        try:
+            data_model.model_validate(document["data"], strict=True)
+        except ValidationError:
+            partial = document["data"] if isinstance(document["data"], dict) else None
             document = {**document, "data": None}
     try:
         # strict: the document is JSON, so no coercion ("false" is not a bool, 1 is not true).
@@ -139,6 +196,7 @@ def validate_document(action: str, document: Any, data_model: type[DataT]) -> Re
         )
     if result.status != "failed" and result.data is None:
         return failed(action, "invalid_result", f"result document says {result.status} but carries no data")
+    result._partial_data = partial
     return result
 
 
@@ -150,10 +208,10 @@ def _excerpt(text: str, limit: int = 200) -> str:
 def parse_result(action: str, raw: RawOutput, data_model: type[DataT]) -> ResultDocument[DataT]:
     """Turn a script's raw output into a validated document, or a ``failed`` one that says why."""
     if raw.terminating_error is not None:
-        return failed(action, "script_failed", raw.terminating_error)
+        return _host_errors(action, raw, data_model, raw.terminating_error)
     if raw.error_records:
         # pypsrp flags only terminating errors; non-terminating records are failures too.
-        return failed(action, "script_failed", "; ".join(raw.error_records))
+        return _host_errors(action, raw, data_model, "; ".join(raw.error_records))
     if len(raw.output) != 1:
         what = "no result document" if not raw.output else f"{len(raw.output)} output objects, expected 1"
         return failed(action, "invalid_result", f"script returned {what}")
@@ -165,6 +223,29 @@ def parse_result(action: str, raw: RawOutput, data_model: type[DataT]) -> Result
     except ValueError as exc:
         return failed(action, "invalid_result", f"script returned invalid JSON ({exc}): {_excerpt(text)}")
     return validate_document(action, document, data_model)
+
+
+def _host_errors(action: str, raw: RawOutput, data_model: type[DataT], message: str) -> ResultDocument[Any]:
+    """A failed result for errors the host raised, keeping what a valid document beside them says.
+
+    The document's ``changed`` and ``data`` stay (a change that happened before the error is not undone by
+    it). The category is the document's own when it already says ``failed`` (a ``verify_failed`` stays
+    ``verify_failed`` when the verification message itself raised), else ``script_failed``.
+    """
+    plain = failed(action, "script_failed", message)
+    if len(raw.output) != 1 or not isinstance(raw.output[0], str):
+        return plain
+    try:
+        document = json.loads(raw.output[0])
+    except ValueError:
+        return plain
+    said = validate_document(action, document, data_model)
+    if said.error is not None and said.error.category == "invalid_result":
+        return plain  # the document itself broke the contract: the host's error is the story
+    error = ErrorInfo(category="script_failed", message=message)
+    if said.error is not None:
+        error = said.error.model_copy(update={"message": f"{said.error.message}; then: {message}"})
+    return said.model_copy(update={"status": "failed", "error": error})
 
 
 def summarise(results: Sequence[ResultDocument[Any]]) -> dict[str, int]:

@@ -14,7 +14,9 @@ Retry policy (:class:`RetryPolicy`): only ``unreachable`` transport errors are r
 timed out, dropped, 502/503/504), never a refused password, a protocol fault or a script's own
 failure, and never past the host's deadline. A read-only step is simply run again on a fresh
 session. A state-changing step that may have run is not re-run blindly: its ``-WhatIf`` check runs
-first, and the change is applied again only when the check says it is still needed.
+first, and the change is applied again only when the check says it is still needed. A step whose
+document came back is never retried, and one that reports ``changed: true`` (even ``failed``) never
+runs again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pydantic import BaseModel
 
 from toolkit.actions import Action
 from toolkit.errors import UsageError
-from toolkit.results import SCHEMA_VERSION, Finding, ResultDocument, failed
+from toolkit.results import SCHEMA_VERSION, Finding, ResultDocument, failed, status_label
 from toolkit.settings import ConnectionSettings
 from toolkit.templates import RenderedScript
 from toolkit.transport.base import HostSession, HostTarget, TransportError
@@ -99,6 +101,16 @@ class HostReport:
         order = ("failed", "pending", "changed", "ok", "skipped")
         statuses = {result.status for _, result in self.results}
         return next((s for s in order if s in statuses), "ok")
+
+    @property
+    def changed(self) -> bool:
+        """Whether any step changed the host (check-mode steps never do), including steps that failed after."""
+        return any(result.changed and not step.whatif for step, result in self.results)
+
+    @property
+    def label(self) -> str:
+        """The host's status in words: ``failed (changed)`` when something changed before the failure."""
+        return status_label(self.status, self.changed)
 
     def add_note(self, text: str) -> None:
         """Add one line to the host's note (why it stopped early, what a retry did)."""
@@ -249,6 +261,13 @@ class HostChannel:
                 if check_first:
                     # The apply may have reached the host before the connection broke: ask first.
                     check = self._attempt(step, True, timeout)
+                    if check.changed:
+                        # A step that reports it changed the host is never run again, whatever its status.
+                        self.notes.append(
+                            f"{step.name}: the connection broke during the change; its check afterwards reports "
+                            "a change already made, so it was not applied again"
+                        )
+                        return check
                     if check.status != "changed":
                         self.notes.append(
                             f"{step.name}: the connection broke during the change; its check afterwards says "

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 from e2e_support import Lab, json_out, run_jcfix
 
+from toolkit.actions._fixbase import PICTURE_PASSWORD_KEY, PIN_PROVIDER_KEY
 from toolkit.exitcodes import ExitCode
-from toolkit.lab.events import sign_in
+from toolkit.lab.events import sign_in, sign_out
 
 
 def fix(lab: Lab, name: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -143,26 +145,76 @@ def test_picture_password_removal_with_policy_and_undo(start_lab: Callable[..., 
     }
 
 
-def test_pin_removal_is_pending_until_the_user_signs_in(start_lab: Callable[..., Lab]) -> None:
+def test_pin_removal_is_pending_until_sign_out_after_sign_in(start_lab: Callable[..., Lab]) -> None:
+    # Issue 10, defect 4: certutil -DeleteHelloContainer completes at sign-OUT (its own help); the task runs once.
     lab = start_lab("pin")
     (host,) = lab.fleet.hosts
     original = state(lab)
     code, check = fix(lab, "remove-pin", "--user", "pat", "--check")
     assert (check["status"], state(lab)) == ("changed", original)
+    assert "the PIN goes when they next sign out" in check["data"]["planned"][0]
 
     code, applied = fix(lab, "remove-pin", "--user", "pat", "--run-id", "pin-1")
     assert (code, applied["status"], applied["changed"]) == (ExitCode.CHANGED, "pending", True)
     assert applied["data"]["after"]["pending_task"] is True
+    assert applied["data"]["before"]["pin_markers"] == ["ngc_pin"]
+    assert "sign out again (the PIN goes then)" in applied["data"]["notes"][-1]
+    sid = host.sid_of(host.find_user("pat"))
+    task = host.scheduled_tasks[f"\\jcfix\\remove-pin-{sid}"]
+    assert task["end_boundary"] and task["settings"]["delete_expired_after"] == "P1D"
+    assert task["user"] == "LAB-PIN\\pat"  # COMPUTER\name from the SID, never a bare name
     code, again = fix(lab, "remove-pin", "--user", "pat")
     assert (again["status"], again["changed"]) == ("pending", False)  # nothing more to do, not done yet
 
+    assert sign_in(host, "pat") == [f"\\jcfix\\remove-pin-{sid}"]
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
-    assert "HELLO_PIN_SET" in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
-    assert sign_in(host, "pat") == [f"\\jcfix\\remove-pin-{host.sid_of(host.find_user('pat'))}"]
+    assert "HELLO_PIN_SET" in {f["code"] for f in diagnosis["hosts"][0]["findings"]}  # not before sign-out
+    code, waiting = fix(lab, "remove-pin", "--user", "pat")
+    assert waiting["status"] == "pending"
+    assert "the task ran at sign-in; the PIN goes when 'pat' next signs out" in waiting["data"]["notes"][-1]
+
+    assert sorted(sign_out(host, "pat")) == sorted([f"\\jcfix\\remove-pin-{sid}", f"\\jcfix\\remove-pin-cleanup-{sid}"])
+    assert host.scheduled_tasks == {}  # removed itself after its one run
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
     assert "HELLO_PIN_SET" not in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
     code, done = fix(lab, "remove-pin", "--user", "pat")
     assert (code, done["status"], done["data"]["after"]["hello_pin"]) == (ExitCode.OK, "ok", False)
+
+    host.find_user("pat").hello_pin = True  # the user sets up a new PIN: no task deletes it silently
+    assert sign_in(host, "pat") == []
+    sign_out(host, "pat")
+    assert host.find_user("pat").hello_pin is True
+
+
+def test_pin_on_the_credential_provider_marker_is_seen_and_named(start_lab: Callable[..., Lab]) -> None:
+    # Issue 10, defect 4: a PIN is detected on either marker, and the result says which was seen.
+    lab = start_lab("pin")
+    (host,) = lab.fleet.hosts
+    pat = host.find_user("pat")
+    pat.hello_pin = False
+    host.registry[f"{PIN_PROVIDER_KEY}\\{host.sid_of(pat)}"] = {}
+    _, check = fix(lab, "remove-pin", "--user", "pat", "--check")
+    assert check["data"]["before"]["pin_markers"] == ["pin_provider"]
+    assert check["data"]["before"]["hello_pin"] is True
+    assert check["data"]["notes"] == ["PIN markers seen: pin_provider"]
+    diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
+    assert "HELLO_PIN_SET" in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
+
+
+def test_pin_all_users_now_is_refused_while_anyone_is_signed_in(start_lab: Callable[..., Lab]) -> None:
+    # Issue 10, defect 8: wiping the NGC store while a user is signed in is refused, and names who.
+    lab = start_lab("pin")
+    (host,) = lab.fleet.hosts
+    sign_in(host, "pat")
+    original = state(lab)
+    code, refused = fix(lab, "remove-pin", "--user", "pat", "--all-users-now", "--run-id", "w-0")
+    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
+    assert (
+        f"refused while anyone is signed in (signed in: {host.sid_of(host.find_user('pat'))})"
+        in refused["error"]["message"]
+    )
+    assert refused["data"]["before"]["hello_pin"] is True  # a refusal keeps what was read
+    assert state(lab) == original
 
 
 def test_pin_undo_removes_the_task_before_it_runs(start_lab: Callable[..., Lab]) -> None:
@@ -288,3 +340,174 @@ def test_debug_logging_never_shows_a_secret_parameter(start_lab: Callable[..., L
     assert result.returncode == ExitCode.CHANGED, result.stderr[-2000:]
     assert "DEBUG" in result.stderr  # debug logging was on
     assert secret not in result.stdout + result.stderr
+
+
+def test_signed_in_is_by_sid_and_a_loaded_profile_is_told_apart(start_lab: Callable[..., Lab]) -> None:
+    # Issue 10, defect 9: refusals say "signed in (session N)"; a profile that stayed loaded does not block.
+    lab = start_lab("signed_in")
+    (host,) = lab.fleet.hosts
+    code, refused = fix(lab, "rename", "--user", "alice", "--to", "alice2")
+    (session,) = refused["data"]["before"]["sessions"]
+    assert refused["error"]["message"] == f"'alice' is signed in (session {session}); sign the user out or use --force"
+    sign_out(host, "alice")
+    host.find_user("alice").profile_loaded = True  # Win32_UserProfile.Loaded lingers after sign-out
+    code, applied = fix(lab, "rename", "--user", "alice", "--to", "alice2", "--run-id", "s-1")
+    assert (code, applied["status"]) == (ExitCode.CHANGED, "changed")
+    assert applied["data"]["before"]["signed_in"] is False
+    assert applied["data"]["before"]["profile_loaded"] is True
+    assert applied["data"]["notes"][0].startswith("the profile of 'alice' is loaded though no process of theirs")
+
+
+def test_undo_refuses_a_record_jcfix_did_not_write_for_this_run(start_lab: Callable[..., Lab]) -> None:
+    # Issue 10, defect 2: a planted or edited record (another run's, a target outside the allow-list)
+    # refuses the whole undo before anything is restored.
+    lab = start_lab("picture")
+    (host,) = lab.fleet.hosts
+    fix(lab, "remove-picture-password", "--user", "quinn", "--block-reenroll", "--run-id", "t-1")
+    host.backups["t-1"][1]["entry"]["name"] = "EnableLUA"  # a policy value jcfix never sets
+    tampered = state(lab)
+    undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "t-1", "-o", "json"))
+    (refused,) = undo[0]["results"]
+    assert (refused["status"], refused["error"]["category"]) == ("failed", "invalid_input")
+    assert "002-policy.json' cannot be trusted: it names a policy value jcfix never sets" in refused["error"]["message"]
+    assert "nothing was restored" in refused["error"]["message"]
+    assert state(lab) == tampered
+    host.backups["t-1"][1]["entry"]["name"] = "BlockDomainPicturePassword"
+    host.backups["t-1"][0]["run_id"] = "another-run"
+    undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "t-1", "-o", "json"))
+    assert "belongs to another run" in undo[0]["results"][0]["error"]["message"]
+
+
+def test_picture_password_backup_and_undo_keep_subkeys_and_value_kinds(start_lab: Callable[..., Lab]) -> None:
+    # Issue 10, defect 13: the whole key is saved (values with kinds, subkeys) and restored in full.
+    lab = start_lab("picture")
+    (host,) = lab.fleet.hosts
+    key = f"{PICTURE_PASSWORD_KEY}\\{host.sid_of(host.find_user('quinn'))}"
+    host.registry[key] = {"Version": 2, "Gesture": b"\x01\x02\x03"}
+    host.registry[key + "\\Tiles"] = {"Names": ["a", "b"], "Path": "C:\\pic.jpg"}
+    before = {k: v for k, v in state(lab)["registry"].items() if k.startswith(key)}
+    code, _ = fix(lab, "remove-picture-password", "--user", "quinn", "--run-id", "tree-1")
+    assert code == ExitCode.CHANGED
+    assert not any(k.startswith(key) for k in host.registry)
+    (record,) = host.backups["tree-1"]
+    tree = record["entry"]["snapshot"]["tree"]
+    assert [v["kind"] for v in tree["values"]] == ["DWord", "Binary"]
+    assert tree["subkeys"][0]["name"] == "Tiles"
+    assert tree["subkeys"][0]["values"][0] == {"name": "Names", "kind": "MultiString", "value": ["a", "b"]}
+    undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "tree-1", "-o", "json"))
+    assert undo[0]["results"][0]["data"]["restored"][0].endswith("with its subkeys)")
+    assert {k: v for k, v in state(lab)["registry"].items() if k.startswith(key)} == before
+
+
+def test_block_reenroll_help_says_what_it_does_not_block() -> None:
+    # Issue 10, defect 10: the flag's help names the domain-only wording and the unconfirmed local effect.
+    for command in ("remove-pin", "remove-picture-password"):
+        result = run_jcfix("fix", command, "--help", env={"COLUMNS": "300"})
+        assert "domain users" in result.stdout and "unconfirmed" in result.stdout, result.stdout[-1500:]
+
+
+# ---- issue 10: the Windows scenarios (toolkit/lab/scenarios/win_*.yaml) -----------------------------------
+
+
+def one_host(start_lab: Callable[..., Lab], scenario: str, hostname: str, tmp_path: Any) -> Lab:
+    """A lab of ``scenario`` whose inventory holds only ``hostname``."""
+    lab = start_lab(scenario)
+    document = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
+    document["hosts"] = {hostname: document["hosts"][hostname]}
+    path = tmp_path / f"{hostname}.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return Lab(lab.fleet, path)
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("rename", ["--user", "mallory", "--to", "mallory.x"]),
+        ("convert-msa", ["--user", "maria", "--method", "unlink", "--accept-data-loss"]),
+    ],
+)
+def test_a_user_made_jcfix_folder_is_refused(start_lab: Callable[..., Lab], command: str, args: list[str]) -> None:
+    # Defect 2: a standard user who created C:\ProgramData\jcfix first owns it; every fix refuses, naming it.
+    lab = start_lab("win_precreated")
+    (host,) = lab.fleet.hosts
+    original = state(lab)
+    code, refused = fix(lab, command, *args, env={"JCFIX_NEW_PASSWORD": "N3w-Local-Pa55!"})
+    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
+    owner = host.sid_of(host.find_user("mallory"))
+    assert refused["error"]["message"].startswith(f"refusing to use 'C:\\ProgramData\\jcfix': its owner is {owner}")
+    assert state(lab) == original
+
+
+def test_a_filtered_token_is_refused_naming_the_policy(start_lab: Callable[..., Lab]) -> None:
+    # Defect 12: a non-elevated token fails before reading anything, naming LocalAccountTokenFilterPolicy.
+    lab = start_lab("win_filtered_token")
+    code, refused = fix(lab, "rename", "--user", "alice", "--to", "alice2", "--force")
+    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
+    assert "LocalAccountTokenFilterPolicy" in refused["error"]["message"]
+
+
+def test_a_domain_user_of_the_same_name_does_not_sign_in_the_local_account(start_lab: Callable[..., Lab]) -> None:
+    # Defect 9: CORP\jonathan and AzureAD\jonathan are signed in; local 'jonathan' is not, and is renamed.
+    lab = start_lab("win_domain_shadow")
+    code, applied = fix(lab, "rename", "--user", "jonathan", "--to", "Jonathan", "--run-id", "d-1")
+    assert (code, applied["status"]) == (ExitCode.CHANGED, "changed")
+    assert applied["data"]["before"]["signed_in"] is False
+
+
+def test_a_read_back_that_disagrees_is_changed_then_failed(start_lab: Callable[..., Lab], tmp_path: Any) -> None:
+    # Defect 5: the rename happened; the failure keeps changed, before, after and the backup.
+    lab = one_host(start_lab, "win_faults", "lab-win-readback", tmp_path)
+    code, failed = fix(lab, "rename", "--user", "jonathan", "--to", "Jonathan", "--run-id", "f-1")
+    assert (code, failed["status"], failed["changed"]) == (ExitCode.FAILED, "failed", True)
+    assert failed["error"]["category"] == "verify_failed"
+    assert failed["data"]["backups"] == ["C:\\ProgramData\\jcfix\\backups\\f-1\\001-rename.json"]
+    assert (failed["data"]["before"]["name"], failed["data"]["after"]["name"]) == ("jonathan", "jonathan")
+
+
+def test_msa_password_policy_is_checked_before_the_unlink(start_lab: Callable[..., Lab], tmp_path: Any) -> None:
+    # Defect 6: a password the policy refuses stops before the irreversible step; one it accepts goes ahead,
+    # and a rejection after the unlink is "changed, then failed" with the backups listed (defect 5).
+    lab = one_host(start_lab, "win_faults", "lab-win-password-policy", tmp_path)
+    host = lab.host("lab-win-password-policy")
+    original = host.model_dump()
+    args = ["--user", "maria", "--method", "unlink", "--accept-data-loss", "--run-id", "m-9"]
+    code, refused = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "short"})
+    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
+    assert "is shorter than the minimum length (14)" in refused["error"]["message"]
+    assert host.model_dump() == original
+    code, failed = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "Long-Enough-Pa55word!"})
+    assert (code, failed["status"], failed["changed"]) == (ExitCode.FAILED, "failed", True)
+    assert len(failed["data"]["backups"]) == 2
+    assert "password policy requirements" in failed["error"]["message"]
+
+
+def test_one_undo_record_failing_among_several(start_lab: Callable[..., Lab], tmp_path: Any) -> None:
+    # Defect 5: the policy is restored, the registry key cannot be: failed, changed, and both reported.
+    lab = one_host(start_lab, "win_faults", "lab-win-undo-fails", tmp_path)
+    fix(lab, "remove-picture-password", "--user", "quinn", "--block-reenroll", "--run-id", "u-9")
+    undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "u-9", "-o", "json"))
+    (document,) = undo[0]["results"]
+    assert (document["status"], document["changed"]) == ("failed", True)
+    assert document["data"]["restored"] == ["policy BlockDomainPicturePassword back to not set"]
+    (failure,) = document["data"]["failed"]
+    assert failure.startswith("registry: Access to the registry key")
+    assert document["error"]["message"].startswith("1 of 2 backup records could not be restored")
+
+
+def test_a_shared_device_lists_every_managed_user(start_lab: Callable[..., Lab]) -> None:
+    # Defect 3: managedUsers.json with three users (and a BOM) comes back raw; every user reads as taken over.
+    lab = start_lab("win_shared_device")
+    diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
+    taken = {f["subject"] for f in diagnosis["hosts"][0]["findings"] if f["code"] == "TAKEN_OVER"}
+    assert taken == {"alice", "bob", "zoë"}
+
+
+def test_all_users_wipe_reports_a_credential_provider_marker_left_behind(start_lab: Callable[..., Lab]) -> None:
+    # Defects 4 and 8: the wipe deletes the NgcPin markers; a PIN seen only on the credential provider's key
+    # stays listed (UNCONFIRMED whether Windows clears it), and the result says so instead of claiming success.
+    lab = start_lab("win_reenrol")
+    code, wiped = fix(lab, "remove-pin", "--user", "pat", "--all-users-now", "--run-id", "w-1")
+    assert (code, wiped["status"], wiped["changed"]) == (ExitCode.CHANGED, "changed", True)
+    assert wiped["data"]["before"]["pin_markers"] == ["pin_provider"]
+    assert wiped["data"]["after"]["pin_markers"] == ["pin_provider"]
+    assert "UNCONFIRMED whether that marker clears by itself" in wiped["data"]["notes"][-1]

@@ -18,14 +18,19 @@ def _entry(lab: Lab, hostname: str) -> dict[str, object]:
     return {"address": endpoint.address, "port": endpoint.port, "scheme": endpoint.scheme}
 
 
-def test_sign_in_runs_the_pending_pin_task(start_lab: Callable[..., Lab]) -> None:
+def test_sign_in_runs_the_pending_pin_task_and_the_pin_goes_at_sign_out(start_lab: Callable[..., Lab]) -> None:
+    # certutil -DeleteHelloContainer: "Users need to sign out after using this option for it to complete".
     lab = start_lab("pin")
     run_jcfix("fix", "remove-pin", "-i", str(lab.inventory), "--user", "pat")
     answer = post_event(_entry(lab, "lab-pin"), None, {"event": "sign_in", "user": "pat"})
     assert answer["host"] == "lab-pin"
     assert len(answer["tasks_run"]) == 1
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
+    assert "HELLO_PIN_SET" in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
+    post_event(_entry(lab, "lab-pin"), None, {"event": "sign_out", "user": "pat"})
+    diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
     assert "HELLO_PIN_SET" not in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
+    assert lab.host("lab-pin").scheduled_tasks == {}
 
 
 def test_agent_sync_provisions_now(start_lab: Callable[..., Lab]) -> None:

@@ -153,7 +153,12 @@ GOOD = {
 }
 
 
-def _document(action: str, status: str, data: dict[str, Any]) -> RawOutput:
+def _document(
+    action: str, status: str, data: dict[str, Any], changed: bool | None = None, error: dict[str, str] | None = None
+) -> RawOutput:
+    # As the templates write it: under -WhatIf a fix says status "changed" (would change) but changed false.
+    if changed is None:
+        changed = status == "changed" and not data.get("check_mode", False)
     return RawOutput(
         output=[
             json.dumps(
@@ -161,10 +166,10 @@ def _document(action: str, status: str, data: dict[str, Any]) -> RawOutput:
                     "schema": 1,
                     "action": action,
                     "status": status,
-                    "changed": status == "changed",
+                    "changed": changed,
                     "data": data,
                     "findings": [],
-                    "error": None,
+                    "error": error,
                 }
             )
         ]
@@ -280,6 +285,57 @@ def test_a_change_that_may_have_run_is_checked_before_it_is_applied_again() -> N
         "run rename_user -WhatIf",
         "run rename_user",
     ]
+
+
+def _unrendered(action: Any) -> Step:
+    """A step whose script is never rendered (the scripted session does not read it)."""
+    return Step(action, RenderedScript(action.name, action.version, "# not rendered"))
+
+
+def test_a_step_that_reports_a_change_is_never_run_again() -> None:
+    rename = _unrendered(RENAME)
+    dropped = TransportError("unreachable", "pc-1: connection dropped (RemoteDisconnected)")
+    # The check after the dropped apply reports a change already made (and a failure): it is the answer,
+    # the apply is not run a second time.
+    half_done = _document(
+        "rename_user",
+        "failed",
+        {**_fix_data(check=True), "backups": ["C:\\ProgramData\\jcfix\\backups\\r-1\\001-rename.json"]},
+        changed=True,
+        error={"category": "verify_failed", "message": "the name read back is 'a'"},
+    )
+    channel = _channel([dropped, half_done, _document("rename_user", "changed", _fix_data(check=False))])
+    result = channel.run(rename)
+    assert (result.status, result.changed, result.label) == ("failed", True, "failed (changed)")
+    assert [c for c in ScriptedSession.calls if c.startswith("run")] == ["run rename_user", "run rename_user -WhatIf"]
+    assert "not applied again" in channel.notes[0] and "change already made" in channel.notes[0]
+    # A check that reports changed: true (a read that ignored -WhatIf changed something) is not followed by
+    # the apply either: the step said it changed the host.
+    changed_check = _document("rename_user", "changed", _fix_data(check=True), changed=True)
+    channel = _channel([dropped, changed_check, _document("rename_user", "changed", _fix_data(check=False))])
+    assert channel.run(rename).changed
+    assert [c for c in ScriptedSession.calls if c.startswith("run")] == ["run rename_user", "run rename_user -WhatIf"]
+    # A document that came back is never retried, even a failed one that changed something.
+    channel = _channel([half_done, _document("rename_user", "changed", _fix_data(check=False))])
+    assert channel.run(rename).changed_then_failed
+    assert [c for c in ScriptedSession.calls if c.startswith("run")] == ["run rename_user"]
+    assert channel.retries == 0
+
+
+def test_a_host_that_changed_then_failed_says_so() -> None:
+    rename = _unrendered(RENAME)
+    failed_change = _document(
+        "rename_user",
+        "failed",
+        _fix_data(check=False),
+        changed=True,
+        error={"category": "verify_failed", "message": "read back disagrees"},
+    )
+    _channel([failed_change])
+    report = run_host(HostTarget("pc-1"), [rename], ConnectionSettings(deadline=30), ScriptedSession)
+    assert report.status == "failed" and report.changed and report.label == "failed (changed)"
+    checked = run_host(HostTarget("pc-1"), [], ConnectionSettings(deadline=30), ScriptedSession)
+    assert not checked.changed and checked.label == "ok"
 
 
 def test_lab_refused_host_is_retried_but_a_refused_password_is_not(

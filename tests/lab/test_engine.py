@@ -60,7 +60,7 @@ def test_missing_mandatory_and_bad_int_are_binding_errors() -> None:
     assert missing.terminating is not None
     assert missing.terminating.message.startswith("Cannot process command because of one or more missing mandatory")
     facts = get_action("collect_facts").render({}).script
-    bad_int = run_script(LabHost(hostname="pc"), facts, [("LogLines", "many")])
+    bad_int = run_script(LabHost(hostname="pc"), facts, [("LogTailBytes", "many")])
     assert bad_int.terminating is not None
     assert 'Cannot convert value "many" to type "System.Int32"' in bad_int.terminating.message
 

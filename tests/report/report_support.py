@@ -6,20 +6,22 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from toolkit.actions import get_action
-from toolkit.actions.collect_facts import HostFacts
 from toolkit.actions.collect_facts import simulate as simulate_facts
+from toolkit.facts import HostFacts
 from toolkit.lab.scenarios import load_hosts
 from toolkit.recorder import HOST_STATUSES, RunMeta, RunRecorder, RunSummary
 from toolkit.results import ResultDocument, failed, validate_document
 from toolkit.runner import HostReport, Step
+from toolkit.templates import RenderedScript
 from toolkit.transport.base import HostTarget
 
 STARTED = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 
 def facts_step() -> Step:
+    # Not rendered: reports read a step's names and mode, never its script (and the template is tested elsewhere).
     action = get_action("collect_facts")
-    return Step(action, action.render({}))
+    return Step(action, RenderedScript(action.name, action.version, "# not rendered"))
 
 
 def facts_result(scenario: str) -> tuple[list[str], ResultDocument[Any]]:

@@ -2,57 +2,41 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from factsupport import MACHINE, host_facts, session
+from factsupport import account as v2_account
 
-from toolkit.actions.collect_facts import AccountFacts, AgentFacts, HostFacts
+from toolkit.facts import AccountFacts, HostFacts
 from toolkit.naming import jumpcloud_name_problems, name_problems, space_name_forms, windows_name_problems
 from toolkit.rules import Finding, diagnose
 
-SID = "S-1-5-21-1-2-3-"
+SID = MACHINE
 
 
 def account(name: str, rid: int = 1001, **overrides: Any) -> AccountFacts:
-    values: dict[str, Any] = {
-        "name": name,
-        "full_name": "",
-        "sid": f"{SID}{rid}",
-        "enabled": True,
-        "principal_source": "Local",
-        "description": "",
-        "profile_path": f"C:\\Users\\{name}",
-        "profile_loaded": False,
-        "hello_pin": False,
-        "picture_password": False,
-    }
-    return AccountFacts(**{**values, **overrides})
+    return v2_account(name, rid, **overrides)
 
 
-def facts(*users: AccountFacts, agent: dict[str, Any] | None = None, **overrides: Any) -> HostFacts:
-    agent_values: dict[str, Any] = {
-        "installed": True,
-        "service_state": "Running",
-        "version": "2.10.0",
-        "system_key": "abc123",
-        "install_dir": "C:\\Program Files\\JumpCloud",
-        "managed_users": [],
-        "managed_users_read": True,
-        "log_lines": [],
-    }
-    values: dict[str, Any] = {
-        "computer_name": "PC-1",
-        "os_caption": "Microsoft Windows 11 Pro",
-        "os_version": "10.0.22631",
-        "ps_version": "5.1.22621.2506",
-        "is_64bit_os": True,
-        "is_64bit_process": True,
-        "localaccounts_available": True,
-        "users": list(users),
-        "signed_in": [],
-        "agent": AgentFacts(**{**agent_values, **(agent or {})}),
-    }
-    return HostFacts(**{**values, **overrides})
+def facts(
+    *users: AccountFacts,
+    managed: list[str] | None = None,
+    system_key: str | None = "abc123",
+    log_lines: list[str] | None = None,
+    agent: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> HostFacts:
+    """v2 facts: ``managed`` becomes managedUsers.json, ``log_lines`` the log tail, as the host sends them."""
+    return host_facts(
+        *users,
+        managed_users=json.dumps([{"username": name} for name in managed or []]).encode(),
+        agent_conf=json.dumps({"systemKey": system_key}).encode() if system_key else b"{}",
+        log_tail="".join(f"{line}\r\n" for line in log_lines or []).encode(),
+        agent=agent,
+        **overrides,
+    )
 
 
 def codes(findings: list[Finding], subject: str | None = "any") -> set[str]:
@@ -72,13 +56,13 @@ def test_exact_match_with_nothing_wrong_is_ready() -> None:
 
 
 def test_taken_over_when_the_agent_manages_it() -> None:
-    findings = diagnose("pc-1", facts(account("jdoe"), agent={"managed_users": ["jdoe"]}), ["jdoe"])
+    findings = diagnose("pc-1", facts(account("jdoe"), managed=["jdoe"]), ["jdoe"])
     assert codes(findings) == {"TAKEN_OVER"}
 
 
 def test_provisioned_account_is_recognised_by_its_description() -> None:
     created = account("jdoe", description="Created by Jumpcloud")
-    findings = diagnose("pc-1", facts(created, agent={"managed_users": ["jdoe"]}), ["jdoe"])
+    findings = diagnose("pc-1", facts(created, managed=["jdoe"]), ["jdoe"])
     assert codes(findings) == {"TAKEN_OVER", "PROVISIONED"}
 
 
@@ -165,29 +149,24 @@ def test_blockers_follow_a_case_mismatched_account() -> None:
 
 
 def test_disabled_and_signed_in_accounts() -> None:
-    findings = diagnose(
-        "pc-1", facts(account("jdoe", enabled=False, profile_loaded=True), signed_in=["JDOE"]), ["jdoe"]
-    )
+    jdoe = account("jdoe", enabled=False, profile_loaded=True)
+    findings = diagnose("pc-1", facts(jdoe, sessions=[session(jdoe.sid.lower(), "JDOE", "PC-1")]), ["jdoe"])
     assert only(findings, "ACCOUNT_DISABLED").severity == "warning"
     assert only(findings, "USER_SIGNED_IN").evidence["profile_loaded"] is True
+    assert "PROFILE_LOADED" not in codes(findings)  # signed in says it all
 
 
 def test_no_agent_at_all_blocks_everything() -> None:
-    agent = {
-        "installed": False,
-        "service_state": None,
-        "version": None,
-        "system_key": None,
-        "managed_users_read": False,
-    }
-    findings = diagnose("pc-1", facts(account("jdoe"), agent=agent), ["jdoe"])
+    agent = {"installed": False, "service_state": None, "version": None}
+    absent = host_facts(account("jdoe"), managed_users=None, agent_conf=None, log_tail=None, agent=agent)
+    findings = diagnose("pc-1", absent, ["jdoe"])
     assert codes(findings) == {"AGENT_NOT_INSTALLED"}
     assert only(findings, "AGENT_NOT_INSTALLED").subject is None
 
 
 def test_stopped_agent_and_log_errors() -> None:
     lines = ["2026/11/20 10:00:00 [123] [ERROR] failed to sync users"]
-    findings = diagnose("pc-1", facts(account("jdoe"), agent={"service_state": "Stopped", "log_lines": lines}), [])
+    findings = diagnose("pc-1", facts(account("jdoe"), agent={"service_state": "Stopped"}, log_lines=lines), [])
     assert codes(findings) == {"AGENT_NOT_RUNNING", "AGENT_LOG_ERRORS"}
     assert only(findings, "AGENT_LOG_ERRORS").evidence["lines"] == lines
 

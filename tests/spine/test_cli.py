@@ -107,5 +107,5 @@ def test_dry_run_via_jumpcloud_shows_the_command_text_that_would_be_sent() -> No
         "RunId": "r1",
         "WhatIf": True,
     }
-    assert "# jcfix-template: rename_user v1" in result.stdout  # the script body travels unchanged
+    assert "# jcfix-template: rename_user v2" in result.stdout  # the script body travels unchanged
     assert "not-a-real-key" not in result.stdout + result.stderr

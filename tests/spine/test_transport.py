@@ -10,6 +10,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -151,3 +153,42 @@ def test_basic_over_http_is_refused_off_loopback() -> None:
         from toolkit.settings import check_cleartext
 
         check_cleartext("pc-remote.corp.example", "http", "basic")
+
+
+def test_each_script_runs_in_its_own_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 10, defect 11: without use_local_scope pypsrp's add_script runs a CmdletBinding script dot-sourced
+    # into the pooled runspace (Command.CreateCommandProcessor: useLocalScope ?? false), so its functions,
+    # variables and strict mode would persist into the next step on the same host. The real pypsrp
+    # PowerShell object records the command it would send; only the network is replaced.
+    import pypsrp.powershell
+
+    from toolkit.transport import winrm
+
+    sent: list[Any] = []
+
+    def invoke(self: pypsrp.powershell.PowerShell, *args: Any, **kwargs: Any) -> list[Any]:
+        sent.extend(self.commands)
+        return ['{"schema": 1}']
+
+    pool = SimpleNamespace(protocol_version="2.3")
+    monkeypatch.setattr(pypsrp.powershell.PowerShell, "__init__", _bare_powershell_init)
+    monkeypatch.setattr(pypsrp.powershell.PowerShell, "invoke", invoke)
+    session = WinRMSession(HostTarget("pc-test", address="127.0.0.1", port=_closed_port()), SETTINGS)
+    monkeypatch.setattr(session, "_connect", lambda: pool)
+    assert winrm.PowerShell is pypsrp.powershell.PowerShell
+    session.run(get_action("list_users").render({}))
+    scripts = [c for c in sent if c.is_script]
+    assert len(scripts) == 1
+    assert scripts[0].use_local_scope is True
+
+
+def _bare_powershell_init(self: Any, runspace_pool: Any) -> None:
+    """PowerShell.__init__ without a connection: just the state add_script/add_parameters build on."""
+    import pypsrp.powershell
+
+    self.runspace_pool = runspace_pool
+    self.commands = []
+    self.had_errors = False
+    self.streams = pypsrp.powershell.PSDataStreams()
+    self._history = []
+    self.id = None

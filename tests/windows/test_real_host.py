@@ -8,47 +8,19 @@ refused before they change anything):
     JCFIX_TEST_PASSWORD=...                  # its password
     JCFIX_TEST_ARGS="--https --auth ntlm --ca-cert /path/ca.pem"   # optional connection flags
 
-then run ``python -m pytest -m windows``. The same commands run against the lab in tests/e2e.
+then run ``python -m pytest -m windows``. The same commands run against the lab in tests/e2e. These tests
+need nothing but a host; the other modules here need the cases setup-host.ps1 builds (tests/windows/README.md).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
-import sys
-from typing import Any
 
-import pytest
+from winkit import MARKS, jcfix, one_document
 
 from toolkit.exitcodes import ExitCode
 
-HOST = os.environ.get("JCFIX_TEST_HOST", "")
-
-pytestmark = [
-    pytest.mark.windows,
-    pytest.mark.skipif(not HOST, reason="no real Windows host: set JCFIX_TEST_HOST (see this file's docstring)"),
-]
-
-
-def jcfix(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k.startswith("JCFIX_TEST_")}
-    env.update(
-        JCFIX_USER=os.environ.get("JCFIX_TEST_USER", ""),
-        JCFIX_PASSWORD=password if password is not None else os.environ.get("JCFIX_TEST_PASSWORD", ""),
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    extra = shlex.split(os.environ.get("JCFIX_TEST_ARGS", ""))
-    command = [sys.executable, "-m", "toolkit", *args, "-H", HOST, *extra]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-
-
-def one_document(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    (host,) = json.loads(result.stdout)
-    (document,) = host["results"]
-    return document
+pytestmark = MARKS
 
 
 def test_users_list_returns_the_hosts_accounts() -> None:

@@ -73,7 +73,7 @@ def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the lab running until Enter is pressed.")] = False,
 ) -> int:
     """Try jcfix on a built-in lab: diagnose, preview, fix, verify, wait for a sign-in, undo."""
-    from toolkit.lab.events import sign_in
+    from toolkit.lab.events import sign_in, sign_out
     from toolkit.lab.fleet import LabFleet, write_inventory
 
     out = Console()
@@ -95,11 +95,14 @@ def demo(
             _step(out, "6. Diagnose the host again", ["diagnose", *one, "-j", "Jonathan"])
             pin = ["-i", str(_one_host_inventory(inventory, "lab-pin"))]
             pin_words = ["fix", "remove-pin", *pin, "--user", "pat"]
-            _step(out, "7. A PIN can only go at the user's next sign-in: pending", pin_words)
+            _step(out, "7. A PIN can only go in the user's own session: pending", pin_words)
             (pin_host,) = [h for h in fleet.hosts if h.hostname == "lab-pin"]
             ran = sign_in(pin_host, "pat")
-            out.print(Rule("8. (the lab signs 'pat' in: Windows runs the task)", align="left"))
+            # certutil -DeleteHelloContainer only marks the container; it goes when the user signs out.
+            cleaned = sign_out(pin_host, "pat")
+            out.print(Rule("8. (the lab signs 'pat' in, then out: the task runs, the PIN goes)", align="left"))
             out.print(f"tasks run at sign-in: {', '.join(ran) or 'none'}")
+            out.print(f"tasks removed after it: {', '.join(cleaned) or 'none'}")
             _step(out, "9. Confirm the PIN is gone", ["fix", "remove-pin", *pin, "--user", "pat", "--check"])
             _step(out, "10. Undo the rename from its backup on the host", ["undo", *one, "--run-id", "demo-rename"])
             out.print(Rule("Next", align="left"))

@@ -13,15 +13,16 @@ import typer
 from rich.table import Table
 
 from toolkit.actions import get_action
-from toolkit.actions.collect_facts import HostFacts
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import run_action
 from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console, print_failures
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode, for_statuses
+from toolkit.facts import HostFacts
 from toolkit.jumpcloud import diagnosis as jumpcloud_diagnosis
 from toolkit.jumpcloud.facts import JumpCloudFacts
 from toolkit.rules import Finding, diagnose
+from toolkit.rules.decided import DecidedFacts
 from toolkit.runner import HostReport
 from toolkit.transport.base import HostTarget
 
@@ -43,8 +44,10 @@ def host_diagnosis(report: HostReport, jc_users: Sequence[str], jc: JumpCloudFac
     """One host's diagnosis in the documented JSON shape (``jc``: the JumpCloud API's view, if read)."""
     (_, result), *_ = report.results
     findings: list[Finding] = []
+    decided: DecidedFacts | None = None
     if isinstance(result.data, HostFacts):
-        findings = diagnose(report.target.name, result.data, jc_users, jc)
+        decided = DecidedFacts.from_raw(result.data)
+        findings = diagnose(report.target.name, result.data, jc_users, jc, decided)
     return {
         "host": report.target.name,
         "status": report.status,
@@ -53,6 +56,8 @@ def host_diagnosis(report: HostReport, jc_users: Sequence[str], jc: JumpCloudFac
         "blockers": sum(f.severity == "blocker" for f in findings),
         "findings": [f.to_dict() for f in findings],
         "facts": result.data.model_dump() if isinstance(result.data, HostFacts) else None,
+        # What the raw facts mean (agent files parsed, who is signed in), as the rules read them.
+        "decided": decided.to_dict() if decided is not None else None,
     }
 
 

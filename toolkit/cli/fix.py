@@ -51,18 +51,20 @@ def _option_parameter(param: Param) -> inspect.Parameter:
 
 def _table(report: HostReport) -> Table | None:
     (_, result), *_ = report.results
-    data = result.data
-    if not isinstance(data, FixData):
+    # A failed fix keeps what it reported (a change followed by a failure still shows before, after,
+    # backups): the validated model when complete, else the partial data exactly as the host sent it.
+    data = result.data.model_dump(mode="json") if isinstance(result.data, FixData) else result.data_dict()
+    if not isinstance(data, dict) or "planned" not in data:
         return None
     return change_table(
-        status=result.status,
-        check_mode=data.check_mode,
-        planned=data.planned,
-        before=data.before,
-        after=data.after,
-        notes=data.notes,
-        backups=data.backups,
-        heading=[("account", f"{data.user} ({data.sid or 'no SID'})")],
+        status=result.label,
+        check_mode=bool(data.get("check_mode")),
+        planned=list(data.get("planned") or []),
+        before=data.get("before"),
+        after=data.get("after"),
+        notes=list(data.get("notes") or []),
+        backups=list(data.get("backups") or []),
+        heading=[("account", f"{data.get('user')} ({data.get('sid') or 'no SID'})")],
     )
 
 

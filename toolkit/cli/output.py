@@ -38,6 +38,7 @@ def reports_as_json(reports: Sequence[HostReport]) -> list[dict[str, Any]]:
         {
             "host": report.target.name,
             "status": report.status,
+            "changed": report.changed,
             "results": [result.to_json_dict() for _, result in report.results],
         }
         for report in reports
@@ -99,7 +100,8 @@ def change_table(
     table.add_column("", style="bold")
     table.add_column("", overflow="fold")
     shown = "would change" if check_mode and status == "changed" else status
-    table.add_row("status", f"[{STATUS_STYLE.get(status, '')}]{shown}[/]")
+    style = STATUS_STYLE.get(status.split(" ", 1)[0], "")  # "failed (changed)" is styled as failed
+    table.add_row("status", f"[{style}]{shown}[/]")
     for label, value in heading:
         table.add_row(label, value)
     for line in planned:

@@ -95,7 +95,7 @@ def _blocked(report: HostReport) -> bool:
 def host_lines(report: HostReport, check_mode: bool) -> Iterator[str]:
     """The per-host block (rich markup): status, then the plan, findings, pending notes and failures."""
     status = report.status
-    label = "would change" if (check_mode and status == "changed") else status
+    label = "would change" if (check_mode and status == "changed") else report.label
     reason = f" — {escape(report.reason)}" if report.reason else ""
     yield f"[{STATUS_STYLE.get(status, '')}]{escape(report.target.name)}: {label}[/]{reason}"
     for position, (step, result) in enumerate(report.results):

@@ -140,7 +140,7 @@ def _print_run(db: History, run: RunRow, host: str | None) -> int:
         style = STATUS_STYLE.get(row.status, "")
         reason = f" ({escape(row.reason)})" if row.reason else ""
         out.print(
-            f"  [{style}]{row.status:<11}[/] [bold]{escape(row.host)}[/]{reason}  "
+            f"  [{style}]{row.label:<11}[/] [bold]{escape(row.host)}[/]{reason}  "
             f"{row.scheme}://{escape(row.address)}:{row.port}",
             highlight=False,
         )

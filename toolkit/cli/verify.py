@@ -18,14 +18,15 @@ import typer
 from rich.table import Table
 
 from toolkit.actions import get_action
-from toolkit.actions.collect_facts import HostFacts
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.diagnose import expected_users
 from toolkit.cli.execute import run_action
 from toolkit.cli.output import console, print_failures
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
+from toolkit.facts import HostFacts
 from toolkit.rules import diagnose
+from toolkit.rules.decided import DecidedFacts
 from toolkit.runner import HostReport
 
 app = typer.Typer(help="Confirm that a fix or a binding took effect.", no_args_is_help=True)
@@ -82,15 +83,17 @@ def _update(progress: HostProgress, report: HostReport) -> None:
     if not isinstance(result.data, HostFacts):
         return
     facts = result.data
+    decided = DecidedFacts.from_raw(facts)  # managedUsers.json parsed in Python: every user, not one joined name
     names = {u.name for u in facts.users}  # exact: JumpCloud matches case-sensitively
+    managed = set(decided.managed_users)
     for user in progress.users:
         user.present = user.jc_user in names
         if user.existed_at_start is None:
             user.existed_at_start = user.present
-        user.managed = user.jc_user in facts.agent.managed_users
+        user.managed = user.jc_user in managed
     progress.findings = [
         f"{f.severity} {f.code}: {f.message}"
-        for f in diagnose(progress.name, facts, [u.jc_user for u in progress.users])
+        for f in diagnose(progress.name, facts, [u.jc_user for u in progress.users], decided=decided)
         if f.severity != "info"
     ]
 
@@ -131,11 +134,13 @@ def provisioned(
             f"no JumpCloud users to wait for on {', '.join(empty)}: give --jc-user or jc_users in the inventory"
         )
     action = get_action("collect_facts")
+    # collect_facts v2 sends the raw log tail and has no LogLines; an older declaration still takes it.
+    params = {"LogLines": 5} if any(p.name == "LogLines" for p in action.params) else {}
     out = console()
     deadline = time.monotonic() + wait_s
     while True:
         waiting = [t for t in connection.targets if not hosts[t.name].done]
-        polled = run_action(connection.only(waiting), action, {"LogLines": 5})
+        polled = run_action(connection.only(waiting), action, params)
         if polled is None:  # a dry run: the poll's script was printed
             return ExitCode.OK
         for report in polled:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from toolkit.actions.collect_facts import HostFacts
+from toolkit.facts import HostFacts
 from toolkit.jumpcloud.client import JumpCloudClient, JumpCloudError, find_api_key, load_config
 from toolkit.jumpcloud.facts import JumpCloudFacts, read_facts
+from toolkit.rules.decided import DecidedFacts
 from toolkit.runner import HostReport
 
 
@@ -35,7 +36,7 @@ def read_for_reports(
                 "--jc-api needs a JumpCloud API key: set JCFIX_JC_API_KEY or use the keyring", kind="usage"
             )
         return None
-    keys = [f.agent.system_key for f in map(_facts_of, reports) if f is not None]
+    keys = [DecidedFacts.from_raw(f).system_key for f in map(_facts_of, reports) if f is not None]
     try:
         with JumpCloudClient(load_config(org_id=org_id)) as client:
             return read_facts(client, keys)
@@ -49,6 +50,7 @@ def read_for_reports(
 def bound_users(jc: JumpCloudFacts | None, report: HostReport) -> list[str]:
     """The users JumpCloud binds to the host's device: who to check when nothing else says."""
     facts = _facts_of(report)
-    if jc is None or facts is None or not facts.agent.system_key:
+    key = DecidedFacts.from_raw(facts).system_key if facts is not None else None
+    if jc is None or not key:
         return []
-    return jc.bound_usernames(facts.agent.system_key)
+    return jc.bound_usernames(key)

@@ -28,6 +28,18 @@ def document(
     }
 
 
-def failure(action: str, message: str, category: str = "script_failed") -> dict[str, Any]:
-    """What ``Set-JcfixFailure`` records when the script's body throws."""
-    return document(action, None, status="failed", error={"category": category, "message": message})
+def failure(
+    action: str,
+    message: str,
+    category: str = "script_failed",
+    *,
+    data: dict[str, Any] | None = None,
+    changed: bool = False,
+) -> dict[str, Any]:
+    """What ``Set-JcfixFailure`` records when the script's body throws.
+
+    ``data`` and ``changed`` stay as the body left them (a change followed by a failure reads "changed,
+    then failed" with its before/after/backups/notes); ``data`` is None when the body failed before
+    setting it.
+    """
+    return document(action, data, status="failed", changed=changed, error={"category": category, "message": message})

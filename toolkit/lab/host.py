@@ -31,6 +31,9 @@ class LabUser(_Model):
     signed_in: bool = False
     description: str = ""
     last_logon: str | None = None  # ISO 8601, UTC
+    # --- Windows model (toolkit.lab.windows) fields; the defaults keep existing scenarios meaning the same.
+    groups: list[str] = Field(default_factory=list)  # extra local groups, e.g. [Administrators]
+    shell: str = "explorer.exe"  # the shell process a signed-in session of this user runs
 
 
 class LabProvision(_Model):
@@ -52,6 +55,41 @@ class LabAgent(_Model):
     log_lines: list[str] = Field(default_factory=list)
     # Accounts the agent will provision at its next sync after their delay (see toolkit.lab.events).
     provisions: list[LabProvision] = Field(default_factory=list)
+    # Exact managedUsers.json text (overrides managed_users), e.g. several users or odd shapes.
+    managed_users_json: str | None = None
+    managed_users_bom: bool = False  # the file starts with a UTF-8 byte order mark
+    conf_text: str | None = None  # exact jcagent.conf text (default: JSON with systemKey)
+
+
+class LabFolder(_Model):
+    """A folder that exists before any script runs, created by a user (so that user owns it)."""
+
+    path: str
+    owner: str  # a local account name: the folder is created with that user's token
+
+
+class LabForeignSession(_Model):
+    """A signed-in user who is not a local account: a domain (CORP\\jonathan) or AzureAD user."""
+
+    domain: str  # e.g. CORP or AzureAD
+    user: str
+    sid: str  # S-1-5-21-<domain>-RID, or S-1-12-1-... for AzureAD
+    shell: str = "explorer.exe"
+
+
+class LabPasswordPolicy(_Model):
+    """The local password policy (secpol: minimum length, complexity)."""
+
+    min_length: int = 0
+    complexity: bool = False
+
+
+class LabWindowsFaults(_Model):
+    """Failures after a change, for the Windows model (all off by default)."""
+
+    rename_readback_stale: bool = False  # a rename applies but reads keep showing the old name
+    password_rejected: bool = False  # every password change is refused (e.g. after an MSA unlink)
+    denied_registry_writes: list[str] = Field(default_factory=list)  # HKLM\... keys whose writes fail
 
 
 class LabFaults(_Model):
@@ -87,6 +125,17 @@ class LabHost(_Model):
     # Scenario metadata, not host state: the JumpCloud usernames this host is expected to end up with
     # (for diagnose tests and inventories). Simulations never read it.
     jc_users: list[str] = Field(default_factory=list)
+    # --- Windows model (toolkit.lab.windows) fields; the defaults keep existing scenarios meaning the same.
+    is_64bit_os: bool = True
+    on_battery: bool = False
+    elevated: bool = True  # False: a filtered token (UAC remote restrictions, KB 951016)
+    session_user: str | None = None  # the local account WinRM runs as (None: the built-in Administrator)
+    language: str = "en-US"  # the system language (localised native tools such as takeown)
+    pin_marker: Literal["ngc_pin", "pin_provider", "both"] = "ngc_pin"  # which key a PIN sets (UNCONFIRMED)
+    precreated_folders: list[LabFolder] = Field(default_factory=list)
+    foreign_sessions: list[LabForeignSession] = Field(default_factory=list)
+    password_policy: LabPasswordPolicy = Field(default_factory=LabPasswordPolicy)
+    windows_faults: LabWindowsFaults = Field(default_factory=LabWindowsFaults)
     # When this host's state was loaded (time.monotonic()); the agent's timed events count from here.
     _loaded_at: float = PrivateAttr(default_factory=time.monotonic)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from toolkit.recorder import HOST_STATUSES, RunMeta, RunSummary
 from toolkit.report.spool import Spool
-from toolkit.report.view import FindingsFor, default_findings, host_reason, step_views
+from toolkit.report.view import FindingsFor, changed_then_failed, default_findings, host_label, host_reason, step_views
 from toolkit.runner import HostReport
 
 CSS = """
@@ -100,6 +100,7 @@ class HtmlRecorder:
         self.meta: RunMeta | None = None
         self.hosts = 0
         self.hosts_with_blockers = 0
+        self.changed_then_failed = 0
         # code -> (severity, hosts with it): small, bounded by the rules' codes, not by the fleet.
         self.codes: dict[str, tuple[str, int]] = {}
         self._spool: Spool | None = None
@@ -123,10 +124,11 @@ class HtmlRecorder:
         if any(f.severity == "blocker" for f in findings):
             self.hosts_with_blockers += 1
         name = report.target.name
+        self.changed_then_failed += changed_then_failed(report)
         parts = [
             f'<section class="host status-{_e(status)}" id="host-{self.hosts}" data-host="{_e(name)}" '
-            f'data-status="{_e(status)}" data-codes="{_e(" ".join(codes))}">',
-            f'<h3>{_e(name)} <span class="badge status-{_e(status)}">{_e(status)}</span></h3>',
+            f'data-status="{_e(status)}" data-label="{_e(host_label(report))}" data-codes="{_e(" ".join(codes))}">',
+            f'<h3>{_e(name)} <span class="badge status-{_e(status)}">{_e(host_label(report))}</span></h3>',
         ]
         reason = host_reason(report)
         if reason:
@@ -134,7 +136,9 @@ class HtmlRecorder:
         if views:
             parts.append("<table class='steps'><tr><th>Step</th><th>Action</th><th>Status</th><th>Error</th></tr>")
             for view in views:
-                state = view.status + (" (check mode)" if view.whatif else "") + (", changed" if view.changed else "")
+                # "failed (changed)": the host was changed before the step failed (it may need jcfix undo).
+                state = view.label + (" (check mode)" if view.whatif else "")
+                state += ", changed" if view.changed and view.status != "failed" else ""
                 error = f"{view.error_category}: {view.error_message}" if view.error_category else ""
                 parts.append(
                     f"<tr><td>{_e(view.name)}</td><td>{_e(view.action)}</td><td>{_e(state)}</td><td>{_e(error)}</td></tr>"
@@ -177,6 +181,12 @@ class HtmlRecorder:
             f'<option value="{_e(code)}">{_e(code)} ({severity}, {n} hosts)</option>'
             for code, (severity, n) in sorted(self.codes.items())
         )
+        changed = (
+            f', <span id="changed-then-failed" data-hosts="{self.changed_then_failed}">{self.changed_then_failed} '
+            "failed after changing the host (see jcfix undo)</span>"
+            if self.changed_then_failed
+            else ""
+        )
         stopped = f"<p class='meta'>Stopped early: {_e(summary.stopped_reason)}</p>" if summary.stopped_reason else ""
         header = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -188,7 +198,7 @@ class HtmlRecorder:
 <p class="meta">by {_e(meta.user)}, started {_e(meta.started.isoformat(timespec="seconds"))}, {ended}
 {_e(summary.ended.isoformat(timespec="seconds"))}; {mode}; exit code {summary.exit_code}</p>{stopped}</header>
 <section id="summary"><h2>Summary</h2>
-<p id="total" data-hosts="{self.hosts}">{self.hosts} hosts, {self.hosts_with_blockers} with blockers</p>
+<p id="total" data-hosts="{self.hosts}">{self.hosts} hosts, {self.hosts_with_blockers} with blockers{changed}</p>
 <ul class="counts">{counts}</ul></section>
 <nav class="filters">
 <label>Status <select id="filter-status"><option value="">all</option>{status_options}</select></label>

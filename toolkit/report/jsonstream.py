@@ -4,12 +4,15 @@ Every line is one JSON object with a ``type``:
 
 * ``run``: first line: ``run_id``, ``command``, ``playbook``, ``user``, ``started``, ``check_mode``, ``hosts``;
 * ``step``: one per host and step: ``host``, ``step``, ``action``, ``position``, ``whatif``, ``status``,
-  ``changed``, ``error`` (``{category, message}`` or null), ``findings`` and ``result`` (the validated
-  result document);
-* ``host``: after a host's steps: ``host``, ``status`` (the host's overall status) and ``reason`` (why it
-  was skipped or stopped early). A host that ran no step (skipped, never started) still gets this line,
-  so every host of the run appears in the stream;
-* ``summary``: last line: ``counts`` per status, ``interrupted``, ``exit_code``, ``stopped_reason``, ``ended``.
+  ``changed`` (as the host said: ``failed`` with ``changed: true`` is a change, then a failure), ``label``
+  (``failed (changed)`` for that case, else the status), ``error`` (``{category, message}`` or null),
+  ``findings`` and ``result`` (the validated result document; a failed step's partial data is its ``data``,
+  with ``data_partial: true``);
+* ``host``: after a host's steps: ``host``, ``status`` (the host's overall status), ``changed`` (some step
+  changed it), ``label`` and ``reason`` (why it was skipped or stopped early). A host that ran no step
+  (skipped, never started) still gets this line, so every host of the run appears in the stream;
+* ``summary``: last line: ``counts`` per status, ``changed_then_failed`` (failed hosts that had changed
+  first), ``interrupted``, ``exit_code``, ``stopped_reason``, ``ended``.
 
 Each host's lines are flushed together when it finishes, so a reader (``jq``, a CI log) sees progress live.
 """
@@ -20,7 +23,15 @@ import json
 from typing import Any, TextIO
 
 from toolkit.recorder import RunMeta, RunSummary
-from toolkit.report.view import FindingsFor, default_findings, host_reason, step_views
+from toolkit.report.view import (
+    FindingsFor,
+    changed_then_failed,
+    default_findings,
+    host_changed,
+    host_label,
+    host_reason,
+    step_views,
+)
 from toolkit.runner import HostReport
 
 JSONL_SCHEMA = 1
@@ -38,6 +49,7 @@ class JsonLinesRecorder:
         self.stream = stream
         self.findings_for = findings_for
         self.run_id: str | None = None
+        self.changed_then_failed = 0
 
     def _write(self, line: dict[str, Any]) -> None:
         self.stream.write(json.dumps(line, default=str, separators=(",", ":")) + "\n")
@@ -76,6 +88,7 @@ class JsonLinesRecorder:
                     "whatif": view.whatif,
                     "status": view.status,
                     "changed": view.changed,
+                    "label": view.label,
                     "error": error,
                     "findings": [f.to_dict() for f in view.findings],
                     "result": view.document,
@@ -87,9 +100,12 @@ class JsonLinesRecorder:
                 "run_id": self.run_id,
                 "host": host,
                 "status": report.status,
+                "changed": host_changed(report),
+                "label": host_label(report),
                 "reason": host_reason(report),
             }
         )
+        self.changed_then_failed += changed_then_failed(report)
         self.stream.flush()
 
     def finish(self, summary: RunSummary) -> None:
@@ -99,6 +115,7 @@ class JsonLinesRecorder:
                 "type": "summary",
                 "run_id": self.run_id,
                 "counts": summary.counts,
+                "changed_then_failed": self.changed_then_failed,
                 "interrupted": summary.interrupted,
                 "exit_code": summary.exit_code,
                 "stopped_reason": summary.stopped_reason,

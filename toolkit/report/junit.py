@@ -7,7 +7,8 @@ One ``<testsuite>`` per run (inside ``<testsuites>``), one ``<testcase>`` per ho
 * ``skipped``: ``<skipped>``;
 * ``failed`` because the host could not be worked with (``unreachable``, ``auth_failed``, ``protocol``):
   ``<error>``, the category as ``type``; any other ``failed`` (the script failed, refused, did not verify):
-  ``<failure>``;
+  ``<failure>``. A step that changed the host and then failed says so first: its message starts with
+  ``changed, then failed:`` and its output reads ``status: failed (changed)``;
 * a step that passed but whose findings hold a ``blocker`` (a readiness check that found one):
   ``<failure type="blocker">`` listing them: CI should go red on a fleet that is not ready.
 
@@ -22,7 +23,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 from toolkit.recorder import RunMeta, RunSummary
 from toolkit.report.spool import Spool
-from toolkit.report.view import TRANSPORT_CATEGORIES, FindingsFor, StepView, default_findings, host_reason, step_views
+from toolkit.report.view import (
+    TRANSPORT_CATEGORIES,
+    FindingsFor,
+    StepView,
+    changed_then_failed,
+    default_findings,
+    host_reason,
+    step_views,
+)
 from toolkit.runner import HostReport
 
 
@@ -47,6 +56,7 @@ class JUnitRecorder:
         self.findings_for = findings_for
         self.meta: RunMeta | None = None
         self.tests = self.failures = self.errors = self.skipped = 0
+        self.changed_then_failed = 0
         self._spool: Spool | None = None
 
     def start(self, meta: RunMeta) -> None:
@@ -62,6 +72,9 @@ class JUnitRecorder:
         if view.status == "failed":
             category = view.error_category or "failed"
             message = view.error_message or "failed"
+            if view.changed and not view.whatif:
+                # The failure must not hide that the host was changed (and may need jcfix undo).
+                message = f"changed, then failed: {message}"
             tag = "error" if category in TRANSPORT_CATEGORIES else "failure"
             if tag == "error":
                 self.errors += 1
@@ -82,6 +95,7 @@ class JUnitRecorder:
         host = report.target.name
         parts: list[str] = []
         views = list(step_views(report, self.findings_for))
+        self.changed_then_failed += changed_then_failed(report)
         if not views:
             self.tests += 1
             self.skipped += report.status == "skipped"
@@ -91,7 +105,7 @@ class JUnitRecorder:
         for view in views:
             self.tests += 1
             outcome = self._outcome(view)
-            out = f"status: {view.status}" + (" (check mode)" if view.whatif else "")
+            out = f"status: {view.label}" + (" (check mode)" if view.whatif else "")
             if view.findings:
                 out += "\n" + "\n".join(f"{f.severity} {f.code}: {f.message}" for f in view.findings)
             parts.append(
@@ -115,6 +129,7 @@ class JUnitRecorder:
             "interrupted": str(summary.interrupted).lower(),
             "exit_code": str(summary.exit_code),
             **{f"hosts_{status}": str(n) for status, n in summary.counts.items()},
+            "hosts_changed_then_failed": str(self.changed_then_failed),
         }
         header = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolkit.actions.collect_facts import HostFacts
-from toolkit.results import ResultDocument
+from toolkit.facts import HostFacts
+from toolkit.results import ResultDocument, status_label
 from toolkit.rules import Finding, diagnose
 from toolkit.runner import HostReport, Step
 from toolkit.transport.base import HostTarget
@@ -44,7 +44,8 @@ class StepView:
         position: the step's index on its host, from 0.
         name: the step's display name; ``action`` the action it ran.
         whatif: whether it ran in check mode.
-        status, changed: as the result document says.
+        status, changed: as the result document says (``failed`` with ``changed`` true: a change, then a failure).
+        label: the status in words, ``failed (changed)`` for a change followed by a failure.
         error_category, error_message: why it failed, else None.
         findings: what the document and the rules found.
         document: the validated result document, JSON-ready.
@@ -56,6 +57,7 @@ class StepView:
     whatif: bool
     status: str
     changed: bool
+    label: str
     error_category: str | None
     error_message: str | None
     findings: list[Finding]
@@ -95,6 +97,7 @@ def step_views(report: HostReport, findings_for: FindingsFor = default_findings)
             whatif=step.whatif,
             status=result.status,
             changed=result.changed,
+            label=status_label(result.status, result.changed and not step.whatif),
             error_category=result.error.category if result.error else None,
             error_message=result.error.message if result.error else None,
             findings=step_findings(report, result, findings_for, position),
@@ -105,6 +108,21 @@ def step_views(report: HostReport, findings_for: FindingsFor = default_findings)
 def host_reason(report: HostReport) -> str | None:
     """Why the host was skipped or stopped early (runner versions without ``reason`` give None)."""
     return getattr(report, "reason", None)
+
+
+def host_changed(report: HostReport) -> bool:
+    """Whether a step changed the host (a step that failed after its change counts; check mode never does)."""
+    return any(result.changed and not step.whatif for step, result in report.results)
+
+
+def host_label(report: HostReport) -> str:
+    """The host's status in words: ``failed (changed)`` when a step changed it before something failed."""
+    return status_label(report.status, host_changed(report))
+
+
+def changed_then_failed(report: HostReport) -> bool:
+    """Whether the host failed after a step had changed it: the failure must not hide the change."""
+    return host_label(report) == status_label("failed", True)
 
 
 def has_blockers(report: HostReport, findings_for: FindingsFor = default_findings) -> bool:

@@ -16,10 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from toolkit.actions.collect_facts import AccountFacts, HostFacts
+from toolkit.facts import AccountFacts, HostFacts
 
 if TYPE_CHECKING:
     from toolkit.jumpcloud.facts import JumpCloudFacts
+    from toolkit.rules.decided import DecidedFacts
 
 Severity = Literal["blocker", "warning", "info"]
 SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
@@ -64,12 +65,20 @@ class Context:
 
     ``jc`` is what the JumpCloud API says (users, this device, bindings), when an API key was configured;
     with it, a user is matched by its Local User Account (``systemUsername``) when set, as the agent does.
+    ``decided`` is what the raw facts mean (agent files, who is signed in); computed from ``facts`` when not given.
     """
 
     host: str
     facts: HostFacts
     jc_users: Sequence[str]
     jc: JumpCloudFacts | None = None
+    decided: DecidedFacts = None  # type: ignore[assignment]  # filled in by __post_init__
+
+    def __post_init__(self) -> None:
+        if self.decided is None:
+            from toolkit.rules.decided import DecidedFacts
+
+            object.__setattr__(self, "decided", DecidedFacts.from_raw(self.facts))
 
     def local_name(self, jc_user: str) -> str:
         """The local username the agent uses for ``jc_user``: its Local User Account when JumpCloud has one."""
@@ -85,21 +94,31 @@ class Context:
         return match_account(self.facts.users, self.local_name(jc_user))
 
     def signed_in(self, account: AccountFacts) -> bool:
-        """Signed in interactively, or with its profile hive loaded (a fix would fight over it)."""
-        names = {n.casefold() for n in self.facts.signed_in}
-        return account.name.casefold() in names or account.profile_loaded
+        """Whether ``account`` is signed in: its own SID owns a process in an interactive session.
+
+        Never by name (``CORP\\jonathan`` is not local ``jonathan``), and never because its profile is
+        loaded: that is ``account.profile_loaded``, reported apart (:mod:`toolkit.rules.sessions`).
+        """
+        return self.decided.is_signed_in(account.sid)
 
 
-def diagnose(host: str, facts: HostFacts, jc_users: Sequence[str], jc: JumpCloudFacts | None = None) -> list[Finding]:
+def diagnose(
+    host: str,
+    facts: HostFacts,
+    jc_users: Sequence[str],
+    jc: JumpCloudFacts | None = None,
+    decided: DecidedFacts | None = None,
+) -> list[Finding]:
     """Every finding for ``host``, blockers first, then by JumpCloud user and code.
 
     ``jc``: the JumpCloud API's view (see :mod:`toolkit.rules.jumpcloud`); without it those rules are silent.
+    ``decided``: the decided view of ``facts`` when the caller already has it.
     """
-    from toolkit.rules import accounts, agent, jumpcloud, names, verdicts
+    from toolkit.rules import accounts, agent, jumpcloud, names, sessions, verdicts
 
-    ctx = Context(host, facts, list(dict.fromkeys(jc_users)), jc)
+    ctx = Context(host, facts, list(dict.fromkeys(jc_users)), jc, decided)  # type: ignore[arg-type]
     findings: list[Finding] = []
-    for module in (agent, names, accounts, jumpcloud):
+    for module in (agent, names, accounts, sessions, jumpcloud):
         findings.extend(module.check(ctx))
     findings.extend(verdicts.check(ctx, findings))
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.subject or "", f.code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from toolkit.actions.collect_facts import AccountFacts
+from toolkit.facts import AccountFacts
 from toolkit.rules import Context, Finding
 
 # What makes a takeover partial (JumpCloud, "Troubleshoot: User Accounts on Windows"): the finding,
@@ -53,13 +53,4 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "enables it.",
                 subject=jc_user,
                 evidence=evidence,
-            )
-        if ctx.signed_in(account):
-            yield Finding(
-                "USER_SIGNED_IN",
-                "info",
-                f"{account.name!r} is signed in (or its profile is loaded): fixes that rename or unlink the account "
-                "wait until the user signs out, unless forced.",
-                subject=jc_user,
-                evidence={**evidence, "profile_loaded": account.profile_loaded},
             )

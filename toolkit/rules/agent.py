@@ -24,15 +24,27 @@ def check(ctx: Context) -> Iterator[Finding]:
             "until it runs. Start the service (services.msc or Start-Service jumpcloud-agent).",
             evidence={"service_state": agent.service_state},
         )
-    if agent.log_lines:
+    decided = ctx.decided
+    if decided.log_lines:
         yield Finding(
             "AGENT_LOG_ERRORS",
             "warning",
-            f"jcagent.log has {len(agent.log_lines)} recent ERROR/WARN line(s); the last: {agent.log_lines[-1]}",
-            evidence={"lines": list(agent.log_lines)},
+            f"jcagent.log has {len(decided.log_lines)} recent ERROR/WARN line(s); the last: {decided.log_lines[-1]}",
+            evidence={"lines": list(decided.log_lines)},
         )
-    for note in agent.notes:
+    for note in decided.notes:
         yield Finding("AGENT_FILES_UNREADABLE", "warning", f"Agent files: {note}.", evidence={"note": note})
+    if not ctx.facts.elevated:
+        # UAC remote restrictions give a local non-RID-500 administrator a filtered token over the network
+        # (learn.microsoft.com troubleshoot KB 951016, fact sheet §8): GetOwner/GetOwnerSid may then be denied.
+        yield Finding(
+            "NOT_ELEVATED",
+            "warning",
+            "The script ran without an elevated token (UAC remote restrictions filter a local administrator's "
+            "token unless LocalAccountTokenFilterPolicy=1, or use the built-in Administrator or a domain admin): "
+            "who is signed in may be missing and every fix will refuse to run.",
+            evidence={"elevated": False, "sessions_seen": len(ctx.facts.sessions)},
+        )
     if not ctx.facts.localaccounts_available:
         yield Finding(
             "LOCALACCOUNTS_UNAVAILABLE",

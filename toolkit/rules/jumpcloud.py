@@ -25,7 +25,7 @@ def _jcfix(*words: str) -> str:
 
 
 def _device_findings(ctx: Context, jc: JumpCloudFacts) -> Iterator[Finding]:
-    key = ctx.facts.agent.system_key
+    key = ctx.decided.system_key
     if not key:
         return  # no agent identity on the device: the agent rules already say why
     system = jc.systems.get(key)
@@ -124,7 +124,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if jc is None:
         return
     yield from _device_findings(ctx, jc)
-    key = ctx.facts.agent.system_key
+    key = ctx.decided.system_key
     system = jc.systems.get(key) if key else None
     for jc_user in ctx.jc_users:
         user = jc.user(jc_user)

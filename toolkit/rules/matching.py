@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from toolkit.actions.collect_facts import AccountFacts
+from toolkit.facts import AccountFacts
 from toolkit.naming import space_name_forms
 from toolkit.rules import Match
 

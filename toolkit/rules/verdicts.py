@@ -12,7 +12,9 @@ AGENT_CREATED_DESCRIPTION = "created by jumpcloud"
 
 def check(ctx: Context, found: Sequence[Finding]) -> Iterator[Finding]:
     agent_blocked = any(f.severity == "blocker" and f.subject is None for f in found)
-    managed = set(ctx.facts.agent.managed_users)
+    # Exact comparison: JumpCloud matches usernames case-sensitively (Troubleshoot page, fact sheet §0);
+    # ADMU's own check is case-insensitive (-ieq), so a case-only difference is left to CASE_MISMATCH.
+    managed = set(ctx.decided.managed_users)
     for jc_user in ctx.jc_users:
         blocked = agent_blocked or any(f.severity == "blocker" and f.subject == jc_user for f in found)
         match = ctx.match(jc_user)

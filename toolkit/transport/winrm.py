@@ -170,7 +170,10 @@ class WinRMSession:
         try:
             pool = self._connect()
             shell = PowerShell(pool)
-            shell.add_script(rendered.script)
+            # Its own scope: without use_local_scope a CmdletBinding script runs dot-sourced into the pooled
+            # runspace, and its functions, variables and strict mode persist into the next step
+            # (Command.CreateCommandProcessor, useLocalScope defaults to false: fact sheet §8).
+            shell.add_script(rendered.script, use_local_scope=True)
             parameters = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in rendered.parameters.items()}
             if whatif:
                 parameters["WhatIf"] = True

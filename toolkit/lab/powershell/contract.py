@@ -281,6 +281,10 @@ class Machine(Protocol):
     def now(self) -> datetime:
         """The machine's clock (UTC-aware)."""
 
+    # Optional: ``sleep(seconds)``. When the machine has it, ``Start-Sleep`` calls it (a virtual clock, and a
+    # chance for the machine to run what happens meanwhile, such as a scheduled task finishing); else
+    # ``Start-Sleep`` returns at once. Not part of the Protocol so machines without a clock still conform.
+
 
 # A convenience for command implementations that yield lazily.
 Output = Iterator[Any]

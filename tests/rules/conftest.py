@@ -1,0 +1,8 @@
+"""The rules tests build raw v2 facts with the helpers of ``tests/facts`` (``factsupport``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "facts"))
