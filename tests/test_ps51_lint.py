@@ -1,9 +1,10 @@
-"""The Windows PowerShell 5.1 lint (tests/ps51lint.py): every rule on snippets it must flag and snippets it must
+"""The Windows PowerShell 5.1 lint (tests/ps51lint/): every rule on snippets it must flag and snippets it must
 pass, the allowance comments, where findings point, and every rendered template, which must be clean.
 
-Each rule's source is cited beside the rule in ps51lint.py (fact sheet §8 of ../shared/research/windows-jumpcloud.md
-and the engine source or Microsoft docs it cites). Invoke-Expression, Write-Host and PowerShell 7-only syntax are
-tested in test_static_checks.py and are not repeated here.
+Each rule's source is cited beside the rule in tests/ps51lint/rule_*.py (fact sheet §8 of
+../shared/research/windows-jumpcloud.md and the engine source or Microsoft docs it cites). Invoke-Expression,
+Write-Host and PowerShell 7-only syntax live in tests/pscheckers.py (tested in test_static_checks.py and
+test_static_checkers.py) and are not repeated here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
   (triggers, pinned actions, Windows PowerShell 5.1 for the set-up, the password masked, clean-up that always
   runs).
 * ``tests/windows/setup-host.ps1``: parsed with the real PowerShell grammar (no ERROR/MISSING node) and held
-  to the templates' conventions (tests/test_static_checks.py's checkers).
+  to the templates' conventions (tests/pscheckers.py's checkers).
 * The PowerShell the suite runs on the host by itself parses too, and the suite, the set-up script's summary
   and ``tests/windows/README.md`` agree with each other (names of cases, summary keys, mapped tests).
 
@@ -26,7 +26,7 @@ from typing import Any
 import pstree
 import pytest
 import yaml
-from test_static_checks import (
+from pscheckers import (
     attribute_arguments,
     attribute_name,
     banned_commands,
