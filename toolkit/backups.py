@@ -5,9 +5,9 @@ A fix saves what it is about to change under ``C:\\ProgramData\\jcfix\\backups\\
 
     {"schema": 1, "kind": KIND, "run_id": RUN, "saved": "2026-11-30T12:00:00Z", "entry": {...}}
 
-with one entry shape per kind (below). The lab's simulations write their records through
-:func:`validate_record`, and :func:`json_schema` is the same contract as a JSON Schema, so the lab, the
-templates and the tests agree on one shape. ``undo_run`` on the host also refuses any record that names a
+with one entry shape per kind (below). The lab's tests read the records the real scripts wrote on a simulated
+machine back through :func:`validate_record`, and :func:`json_schema` is the same contract as a JSON Schema,
+so the templates and the tests agree on one shape. ``undo_run`` on the host also refuses any record that names a
 target jcfix never changes (see the allow-lists here, mirrored in ``undo_run.ps1.j2``).
 """
 
@@ -193,11 +193,6 @@ def validate_json(text: str | bytes) -> BackupRecord:
     return _ADAPTER.validate_json(text)
 
 
-def record_dict(record: Any) -> dict[str, Any]:
-    """A validated record as JSON-ready data, keys spelled as on the host (``schema``, not ``schema_``)."""
-    return validate_record(record).model_dump(mode="json", by_alias=True)
-
-
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of every record kind (one ``oneOf`` on ``kind``)."""
     return _ADAPTER.json_schema(by_alias=True)
@@ -212,7 +207,6 @@ __all__ = [
     "RegistrySnapshot",
     "RegistryTree",
     "json_schema",
-    "record_dict",
     "validate_json",
     "validate_record",
 ]

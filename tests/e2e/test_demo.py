@@ -19,7 +19,8 @@ def test_demo_diagnoses_fixes_verifies_and_undoes() -> None:
         "already named 'Jonathan'",
         "TAKEOVER_READY",
         "pending",
-        "tasks run at sign-in: \\jcfix\\remove-pin-",
+        "tasks run at sign-in: remove-pin-",
+        "PIN still on the host: no",
         "nothing to do: no PIN registered",
         "renamed 'Jonathan' back to 'jonathan'",
     ]

@@ -9,6 +9,9 @@ import pytest
 from e2e_support import Lab, json_out, run_jcfix
 
 from toolkit.exitcodes import ExitCode
+from toolkit.lab import readback
+from toolkit.lab.hostmachine import machine_of
+from toolkit.lab.windows.lifecycle import add_managed_user
 
 # scenario -> (exit code, {finding code: expected fix command or None}) for its one host.
 EXPECTED = {
@@ -99,7 +102,8 @@ def test_verify_waits_for_the_agent_to_provision(start_lab: Callable[..., Lab]) 
     assert "provisioned" in result.stdout
     assert time.monotonic() - started >= 2  # it had to wait for the agent's delay
     (host,) = lab.fleet.hosts
-    assert host.find_user("newhire").description == "Created by Jumpcloud"
+    newhire = readback.account(host, "newhire")
+    assert newhire is not None and newhire.description == "Created by Jumpcloud"
 
 
 def test_verify_times_out_cleanly_with_the_last_diagnosis(start_lab: Callable[..., Lab]) -> None:
@@ -119,7 +123,7 @@ def test_verify_takeover_waits_until_the_agent_manages_the_account(start_lab: Ca
     assert result.returncode == ExitCode.TIMEOUT
     assert "account exists; the agent does not manage it yet" in result.stdout
     (host,) = lab.fleet.hosts
-    host.agent.managed_users.append("Jonathan")
+    add_managed_user(machine_of(host).state, "Jonathan")  # the agent takes the account over
     result = run_jcfix("verify", "provisioned", "-i", str(lab.inventory), "--wait", "5s", "--interval", "1s")
     assert result.returncode == ExitCode.OK
     assert "taken over" in result.stdout

@@ -4,33 +4,23 @@ apply is ``ok``, undo restores, refusals leave the host untouched, pending fixes
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-import yaml
-from e2e_support import Lab, json_out, run_jcfix
+from e2e_support import Lab, changes, edit_record, fix, json_out, name_of_rid, run_jcfix, state, values_only
 
-from toolkit.actions._fixbase import PICTURE_PASSWORD_KEY, PIN_PROVIDER_KEY
+from toolkit.backups import PICTURE_PASSWORD_SUBKEY, SYSTEM_POLICY_SUBKEY
 from toolkit.exitcodes import ExitCode
-from toolkit.lab.events import sign_in, sign_out
+from toolkit.lab import readback
+from toolkit.lab.events import advance, reenrol_pin, sign_in, sign_out
+from toolkit.lab.hostmachine import machine_of
+from toolkit.lab.windows.state import PIN_PROVIDER_ROOT
 
-
-def fix(lab: Lab, name: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    """Run ``jcfix fix NAME`` on the lab's only host; returns the exit code and its one result document."""
-    result = run_jcfix("fix", name, "-i", str(lab.inventory), "-o", "json", *args, env=env)
-    (host,) = json_out(result)
-    (document,) = host["results"]
-    return result.returncode, document
-
-
-def state(lab: Lab) -> dict[str, Any]:
-    (host,) = lab.fleet.hosts
-    return host.model_dump()
+HKLM = "HKEY_LOCAL_MACHINE\\"
+PICTURE_ROOT = HKLM + PICTURE_PASSWORD_SUBKEY
 
 
 def test_rename_space_check_apply_again_undo(start_lab: Callable[..., Lab]) -> None:
     lab = start_lab("space")
-    (host,) = lab.fleet.hosts
     original = state(lab)
 
     code, check = fix(lab, "rename", "--user", "john smith", "--to", "john.smith", "--check", "--run-id", "r-check")
@@ -49,9 +39,13 @@ def test_rename_space_check_apply_again_undo(start_lab: Callable[..., Lab]) -> N
     assert applied["data"]["after"]["sid"] == applied["data"]["before"]["sid"]
     assert applied["data"]["after"]["profile_path"] == "C:\\Users\\john smith"
     assert applied["data"]["backups"] == ["C:\\ProgramData\\jcfix\\backups\\r-1\\001-rename.json"]
-    assert [u.name for u in host.users if u.rid == 1001] == ["john.smith"]
-    changed_state = state(lab)
-    assert {k for k in original if original[k] != changed_state[k]} == {"users", "backups"}
+    assert name_of_rid(lab, 1001) == "john.smith"
+    changed = changes(original, state(lab))
+    # Only the account (and its SAM name index) and the backup files under C:\ProgramData\jcfix changed.
+    assert set(changed) == {"accounts", "registry", "files"}
+    assert all(k.startswith("\\HKEY_LOCAL_MACHINE\\SAM\\") for k in changed["registry"]), changed["registry"]
+    assert all(k.startswith("C:\\ProgramData\\jcfix") for k in changed["files"]), changed["files"]
+    assert "C:\\ProgramData\\jcfix\\backups\\r-1\\001-rename.json" in changed["files"]
 
     code, again = fix(lab, "rename", "--user", "john smith", "--to", "john.smith", "--run-id", "r-2")
     assert (code, again["status"], again["changed"]) == (ExitCode.OK, "ok", False)
@@ -61,7 +55,7 @@ def test_rename_space_check_apply_again_undo(start_lab: Callable[..., Lab]) -> N
     (undone,) = json_out(undo)[0]["results"]
     assert undone["status"] == "changed"
     assert undone["data"]["restored"] == ["renamed 'john.smith' back to 'john smith'"]
-    assert [u.name for u in host.users if u.rid == 1001] == ["john smith"]
+    assert name_of_rid(lab, 1001) == "john smith"
     again_undo = run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "r-1", "-o", "json")
     (second,) = json_out(again_undo)[0]["results"]
     assert (second["status"], second["data"]["undone_before"] is not None) == ("ok", True)
@@ -139,10 +133,14 @@ def test_picture_password_removal_with_policy_and_undo(start_lab: Callable[..., 
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "p-1", "-o", "json"))
     (undone,) = undo[0]["results"]
     assert len(undone["data"]["restored"]) == 2
-    assert host.find_user("quinn").picture_password is True
-    assert state(lab)["registry"] == original["registry"] | {
-        "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\System": {}
+    assert readback.has_picture_password(host, "quinn") is True
+    # The registry values are as before, but for the policy key the fix created (its value is gone again).
+    # (ACLs are compared apart: a scenario key has no explicit SDDL in the model; the restored one has the
+    # SDDL Get-Acl read before the removal.)
+    assert changes(values_only(original), values_only(state(lab))).get("registry", set()) <= {
+        "\\" + HKLM + SYSTEM_POLICY_SUBKEY
     }
+    assert readback.registry_key(host, HKLM + SYSTEM_POLICY_SUBKEY) in (None, {})
 
 
 def test_pin_removal_is_pending_until_sign_out_after_sign_in(start_lab: Callable[..., Lab]) -> None:
@@ -159,40 +157,45 @@ def test_pin_removal_is_pending_until_sign_out_after_sign_in(start_lab: Callable
     assert applied["data"]["after"]["pending_task"] is True
     assert applied["data"]["before"]["pin_markers"] == ["ngc_pin"]
     assert "sign out again (the PIN goes then)" in applied["data"]["notes"][-1]
-    sid = host.sid_of(host.find_user("pat"))
-    task = host.scheduled_tasks[f"\\jcfix\\remove-pin-{sid}"]
-    assert task["end_boundary"] and task["settings"]["delete_expired_after"] == "P1D"
-    assert task["user"] == "LAB-PIN\\pat"  # COMPUTER\name from the SID, never a bare name
+    sid = readback.sid(host, "pat")
+    task = readback.scheduled_tasks(host)[f"\\jcfix\\remove-pin-{sid}"]
+    assert task.triggers[0].end_boundary and task.settings.delete_expired_task_after == "P1D"
+    assert task.triggers[0].user_id == "LAB-PIN\\pat"  # COMPUTER\name from the SID, never a bare name
     code, again = fix(lab, "remove-pin", "--user", "pat")
     assert (again["status"], again["changed"]) == ("pending", False)  # nothing more to do, not done yet
 
-    assert sign_in(host, "pat") == [f"\\jcfix\\remove-pin-{sid}"]
+    assert sign_in(host, "pat") == [f"remove-pin-{sid}"]
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
     assert "HELLO_PIN_SET" in {f["code"] for f in diagnosis["hosts"][0]["findings"]}  # not before sign-out
     code, waiting = fix(lab, "remove-pin", "--user", "pat")
     assert waiting["status"] == "pending"
     assert "the task ran at sign-in; the PIN goes when 'pat' next signs out" in waiting["data"]["notes"][-1]
 
-    assert sorted(sign_out(host, "pat")) == sorted([f"\\jcfix\\remove-pin-{sid}", f"\\jcfix\\remove-pin-cleanup-{sid}"])
-    assert host.scheduled_tasks == {}  # removed itself after its one run
+    advance(host, 15 * 60)  # the SYSTEM clean-up runs 15 minutes after the sign-in (its trigger's Delay)
+    assert readback.scheduled_tasks(host) == {}  # removed itself after its one run
+    assert readback.has_pin(host, "pat")  # ...and the PIN still waits for the sign-out
+    sign_out(host, "pat")
+    assert not readback.has_pin(host, "pat")
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
     assert "HELLO_PIN_SET" not in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
     code, done = fix(lab, "remove-pin", "--user", "pat")
     assert (code, done["status"], done["data"]["after"]["hello_pin"]) == (ExitCode.OK, "ok", False)
 
-    host.find_user("pat").hello_pin = True  # the user sets up a new PIN: no task deletes it silently
+    reenrol_pin(host, "pat")  # the user sets up a new PIN: no task deletes it silently
     assert sign_in(host, "pat") == []
     sign_out(host, "pat")
-    assert host.find_user("pat").hello_pin is True
+    assert readback.has_pin(host, "pat") is True
 
 
 def test_pin_on_the_credential_provider_marker_is_seen_and_named(start_lab: Callable[..., Lab]) -> None:
     # Issue 10, defect 4: a PIN is detected on either marker, and the result says which was seen.
     lab = start_lab("pin")
     (host,) = lab.fleet.hosts
-    pat = host.find_user("pat")
-    pat.hello_pin = False
-    host.registry[f"{PIN_PROVIDER_KEY}\\{host.sid_of(pat)}"] = {}
+    registry = machine_of(host).state.registry
+    sid = readback.sid(host, "pat")
+    for key in readback.pin_marker_keys(host, "pat"):
+        registry.drop(key)  # the scenario's NgcPin marker goes; the PIN is seen on the provider's key only
+    registry.seed(f"{PIN_PROVIDER_ROOT}\\{sid}")
     _, check = fix(lab, "remove-pin", "--user", "pat", "--check")
     assert check["data"]["before"]["pin_markers"] == ["pin_provider"]
     assert check["data"]["before"]["hello_pin"] is True
@@ -209,10 +212,7 @@ def test_pin_all_users_now_is_refused_while_anyone_is_signed_in(start_lab: Calla
     original = state(lab)
     code, refused = fix(lab, "remove-pin", "--user", "pat", "--all-users-now", "--run-id", "w-0")
     assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
-    assert (
-        f"refused while anyone is signed in (signed in: {host.sid_of(host.find_user('pat'))})"
-        in refused["error"]["message"]
-    )
+    assert f"refused while anyone is signed in (signed in: {readback.sid(host, 'pat')})" in refused["error"]["message"]
     assert refused["data"]["before"]["hello_pin"] is True  # a refusal keeps what was read
     assert state(lab) == original
 
@@ -221,11 +221,11 @@ def test_pin_undo_removes_the_task_before_it_runs(start_lab: Callable[..., Lab])
     lab = start_lab("pin")
     (host,) = lab.fleet.hosts
     fix(lab, "remove-pin", "--user", "pat", "--run-id", "pin-2")
-    assert host.scheduled_tasks
+    assert readback.scheduled_tasks(host)
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "pin-2", "-o", "json"))
     assert len(undo[0]["results"][0]["data"]["restored"]) == 1
-    assert host.scheduled_tasks == {}
-    assert host.find_user("pat").hello_pin is True
+    assert readback.scheduled_tasks(host) == {}
+    assert readback.has_pin(host, "pat") is True
 
 
 def test_pin_all_users_now_warns_and_cannot_be_undone(start_lab: Callable[..., Lab]) -> None:
@@ -236,7 +236,7 @@ def test_pin_all_users_now_warns_and_cannot_be_undone(start_lab: Callable[..., L
     assert result.returncode == ExitCode.CHANGED
     assert "EVERY user" in result.stderr
     (host,) = lab.fleet.hosts
-    assert not any(u.hello_pin for u in host.users)
+    assert not any(readback.has_pin(host, name) for name in readback.account_names(host))
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "w", "-o", "json"))
     assert undo[0]["results"][0]["data"]["cannot"] == [
         "wiped Windows Hello containers cannot be restored: users set up their PIN again"
@@ -276,7 +276,7 @@ def test_msa_unlink_apply_verify_and_undo_says_it_cannot(start_lab: Callable[...
     assert document["data"]["after"]["principal_source"] == "Local"
     assert "N3w-Local-Pa55!" not in result.stdout + result.stderr
     (host,) = lab.fleet.hosts
-    assert host.find_user("maria").principal_source == "Local"
+    assert readback.principal_source(host, "maria") == "Local"
     code, again = fix(lab, "convert-msa", "--user", "maria")
     assert (code, again["status"]) == (ExitCode.OK, "ok")
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "m-1", "-o", "json"))
@@ -349,8 +349,7 @@ def test_signed_in_is_by_sid_and_a_loaded_profile_is_told_apart(start_lab: Calla
     code, refused = fix(lab, "rename", "--user", "alice", "--to", "alice2")
     (session,) = refused["data"]["before"]["sessions"]
     assert refused["error"]["message"] == f"'alice' is signed in (session {session}); sign the user out or use --force"
-    sign_out(host, "alice")
-    host.find_user("alice").profile_loaded = True  # Win32_UserProfile.Loaded lingers after sign-out
+    sign_out(host, "alice", profile_lingers=True)  # Win32_UserProfile.Loaded lingers after sign-out
     code, applied = fix(lab, "rename", "--user", "alice", "--to", "alice2", "--run-id", "s-1")
     assert (code, applied["status"]) == (ExitCode.CHANGED, "changed")
     assert applied["data"]["before"]["signed_in"] is False
@@ -364,7 +363,7 @@ def test_undo_refuses_a_record_jcfix_did_not_write_for_this_run(start_lab: Calla
     lab = start_lab("picture")
     (host,) = lab.fleet.hosts
     fix(lab, "remove-picture-password", "--user", "quinn", "--block-reenroll", "--run-id", "t-1")
-    host.backups["t-1"][1]["entry"]["name"] = "EnableLUA"  # a policy value jcfix never sets
+    edit_record(host, "t-1", "002-policy.json", lambda r: r["entry"].update(name="EnableLUA"))  # never set by jcfix
     tampered = state(lab)
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "t-1", "-o", "json"))
     (refused,) = undo[0]["results"]
@@ -372,8 +371,8 @@ def test_undo_refuses_a_record_jcfix_did_not_write_for_this_run(start_lab: Calla
     assert "002-policy.json' cannot be trusted: it names a policy value jcfix never sets" in refused["error"]["message"]
     assert "nothing was restored" in refused["error"]["message"]
     assert state(lab) == tampered
-    host.backups["t-1"][1]["entry"]["name"] = "BlockDomainPicturePassword"
-    host.backups["t-1"][0]["run_id"] = "another-run"
+    edit_record(host, "t-1", "002-policy.json", lambda r: r["entry"].update(name="BlockDomainPicturePassword"))
+    edit_record(host, "t-1", "001-registry.json", lambda r: r.update(run_id="another-run"))
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "t-1", "-o", "json"))
     assert "belongs to another run" in undo[0]["results"][0]["error"]["message"]
 
@@ -382,21 +381,25 @@ def test_picture_password_backup_and_undo_keep_subkeys_and_value_kinds(start_lab
     # Issue 10, defect 13: the whole key is saved (values with kinds, subkeys) and restored in full.
     lab = start_lab("picture")
     (host,) = lab.fleet.hosts
-    key = f"{PICTURE_PASSWORD_KEY}\\{host.sid_of(host.find_user('quinn'))}"
-    host.registry[key] = {"Version": 2, "Gesture": b"\x01\x02\x03"}
-    host.registry[key + "\\Tiles"] = {"Names": ["a", "b"], "Path": "C:\\pic.jpg"}
+    path = f"{PICTURE_ROOT}\\{readback.sid(host, 'quinn')}"
+    registry = machine_of(host).state.registry
+    registry.drop(path)
+    registry.seed(path, {"Version": ("DWord", 2), "Gesture": ("Binary", b"\x01\x02\x03")})
+    registry.seed(path + "\\Tiles", {"Names": ("MultiString", ["a", "b"]), "Path": ("String", "C:\\pic.jpg")})
+    key = "\\" + path
     before = {k: v for k, v in state(lab)["registry"].items() if k.startswith(key)}
     code, _ = fix(lab, "remove-picture-password", "--user", "quinn", "--run-id", "tree-1")
     assert code == ExitCode.CHANGED
-    assert not any(k.startswith(key) for k in host.registry)
-    (record,) = host.backups["tree-1"]
+    assert readback.registry_key(host, path) is None
+    (record,) = readback.backups(host, "tree-1").values()
     tree = record["entry"]["snapshot"]["tree"]
     assert [v["kind"] for v in tree["values"]] == ["DWord", "Binary"]
     assert tree["subkeys"][0]["name"] == "Tiles"
     assert tree["subkeys"][0]["values"][0] == {"name": "Names", "kind": "MultiString", "value": ["a", "b"]}
     undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "tree-1", "-o", "json"))
     assert undo[0]["results"][0]["data"]["restored"][0].endswith("with its subkeys)")
-    assert {k: v for k, v in state(lab)["registry"].items() if k.startswith(key)} == before
+    restored = {k: v for k, v in values_only(state(lab))["registry"].items() if k.startswith(key)}
+    assert restored == {k: v for k, v in values_only({"registry": before})["registry"].items()}
 
 
 def test_block_reenroll_help_says_what_it_does_not_block() -> None:
@@ -404,110 +407,3 @@ def test_block_reenroll_help_says_what_it_does_not_block() -> None:
     for command in ("remove-pin", "remove-picture-password"):
         result = run_jcfix("fix", command, "--help", env={"COLUMNS": "300"})
         assert "domain users" in result.stdout and "unconfirmed" in result.stdout, result.stdout[-1500:]
-
-
-# ---- issue 10: the Windows scenarios (toolkit/lab/scenarios/win_*.yaml) -----------------------------------
-
-
-def one_host(start_lab: Callable[..., Lab], scenario: str, hostname: str, tmp_path: Any) -> Lab:
-    """A lab of ``scenario`` whose inventory holds only ``hostname``."""
-    lab = start_lab(scenario)
-    document = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
-    document["hosts"] = {hostname: document["hosts"][hostname]}
-    path = tmp_path / f"{hostname}.yaml"
-    path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    return Lab(lab.fleet, path)
-
-
-@pytest.mark.parametrize(
-    ("command", "args"),
-    [
-        ("rename", ["--user", "mallory", "--to", "mallory.x"]),
-        ("convert-msa", ["--user", "maria", "--method", "unlink", "--accept-data-loss"]),
-    ],
-)
-def test_a_user_made_jcfix_folder_is_refused(start_lab: Callable[..., Lab], command: str, args: list[str]) -> None:
-    # Defect 2: a standard user who created C:\ProgramData\jcfix first owns it; every fix refuses, naming it.
-    lab = start_lab("win_precreated")
-    (host,) = lab.fleet.hosts
-    original = state(lab)
-    code, refused = fix(lab, command, *args, env={"JCFIX_NEW_PASSWORD": "N3w-Local-Pa55!"})
-    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
-    owner = host.sid_of(host.find_user("mallory"))
-    assert refused["error"]["message"].startswith(f"refusing to use 'C:\\ProgramData\\jcfix': its owner is {owner}")
-    assert state(lab) == original
-
-
-def test_a_filtered_token_is_refused_naming_the_policy(start_lab: Callable[..., Lab]) -> None:
-    # Defect 12: a non-elevated token fails before reading anything, naming LocalAccountTokenFilterPolicy.
-    lab = start_lab("win_filtered_token")
-    code, refused = fix(lab, "rename", "--user", "alice", "--to", "alice2", "--force")
-    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
-    assert "LocalAccountTokenFilterPolicy" in refused["error"]["message"]
-
-
-def test_a_domain_user_of_the_same_name_does_not_sign_in_the_local_account(start_lab: Callable[..., Lab]) -> None:
-    # Defect 9: CORP\jonathan and AzureAD\jonathan are signed in; local 'jonathan' is not, and is renamed.
-    lab = start_lab("win_domain_shadow")
-    code, applied = fix(lab, "rename", "--user", "jonathan", "--to", "Jonathan", "--run-id", "d-1")
-    assert (code, applied["status"]) == (ExitCode.CHANGED, "changed")
-    assert applied["data"]["before"]["signed_in"] is False
-
-
-def test_a_read_back_that_disagrees_is_changed_then_failed(start_lab: Callable[..., Lab], tmp_path: Any) -> None:
-    # Defect 5: the rename happened; the failure keeps changed, before, after and the backup.
-    lab = one_host(start_lab, "win_faults", "lab-win-readback", tmp_path)
-    code, failed = fix(lab, "rename", "--user", "jonathan", "--to", "Jonathan", "--run-id", "f-1")
-    assert (code, failed["status"], failed["changed"]) == (ExitCode.FAILED, "failed", True)
-    assert failed["error"]["category"] == "verify_failed"
-    assert failed["data"]["backups"] == ["C:\\ProgramData\\jcfix\\backups\\f-1\\001-rename.json"]
-    assert (failed["data"]["before"]["name"], failed["data"]["after"]["name"]) == ("jonathan", "jonathan")
-
-
-def test_msa_password_policy_is_checked_before_the_unlink(start_lab: Callable[..., Lab], tmp_path: Any) -> None:
-    # Defect 6: a password the policy refuses stops before the irreversible step; one it accepts goes ahead,
-    # and a rejection after the unlink is "changed, then failed" with the backups listed (defect 5).
-    lab = one_host(start_lab, "win_faults", "lab-win-password-policy", tmp_path)
-    host = lab.host("lab-win-password-policy")
-    original = host.model_dump()
-    args = ["--user", "maria", "--method", "unlink", "--accept-data-loss", "--run-id", "m-9"]
-    code, refused = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "short"})
-    assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
-    assert "is shorter than the minimum length (14)" in refused["error"]["message"]
-    assert host.model_dump() == original
-    code, failed = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "Long-Enough-Pa55word!"})
-    assert (code, failed["status"], failed["changed"]) == (ExitCode.FAILED, "failed", True)
-    assert len(failed["data"]["backups"]) == 2
-    assert "password policy requirements" in failed["error"]["message"]
-
-
-def test_one_undo_record_failing_among_several(start_lab: Callable[..., Lab], tmp_path: Any) -> None:
-    # Defect 5: the policy is restored, the registry key cannot be: failed, changed, and both reported.
-    lab = one_host(start_lab, "win_faults", "lab-win-undo-fails", tmp_path)
-    fix(lab, "remove-picture-password", "--user", "quinn", "--block-reenroll", "--run-id", "u-9")
-    undo = json_out(run_jcfix("undo", "-i", str(lab.inventory), "--run-id", "u-9", "-o", "json"))
-    (document,) = undo[0]["results"]
-    assert (document["status"], document["changed"]) == ("failed", True)
-    assert document["data"]["restored"] == ["policy BlockDomainPicturePassword back to not set"]
-    (failure,) = document["data"]["failed"]
-    assert failure.startswith("registry: Access to the registry key")
-    assert document["error"]["message"].startswith("1 of 2 backup records could not be restored")
-
-
-def test_a_shared_device_lists_every_managed_user(start_lab: Callable[..., Lab]) -> None:
-    # Defect 3: managedUsers.json with three users (and a BOM) comes back raw; every user reads as taken over.
-    lab = start_lab("win_shared_device")
-    diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
-    taken = {f["subject"] for f in diagnosis["hosts"][0]["findings"] if f["code"] == "TAKEN_OVER"}
-    assert taken == {"alice", "bob", "zoë"}
-
-
-def test_all_users_wipe_reports_a_credential_provider_marker_left_behind(start_lab: Callable[..., Lab]) -> None:
-    # Defects 4 and 8: the wipe deletes the NgcPin markers; a PIN seen only on the credential provider's key
-    # stays listed (UNCONFIRMED whether Windows clears it), and the result says so instead of claiming success.
-    lab = start_lab("win_reenrol")
-    code, wiped = fix(lab, "remove-pin", "--user", "pat", "--all-users-now", "--run-id", "w-1")
-    assert (code, wiped["status"], wiped["changed"]) == (ExitCode.CHANGED, "changed", True)
-    assert wiped["data"]["before"]["pin_markers"] == ["pin_provider"]
-    assert wiped["data"]["after"]["pin_markers"] == ["pin_provider"]
-    assert "UNCONFIRMED whether that marker clears by itself" in wiped["data"]["notes"][-1]

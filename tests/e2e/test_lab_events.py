@@ -10,6 +10,8 @@ from e2e_support import Lab, json_out, run_jcfix
 
 from toolkit.cli.lab import post_event
 from toolkit.errors import UsageError
+from toolkit.lab import readback
+from toolkit.lab.hostmachine import machine_of
 from toolkit.lab.server import CONTROL_PATH
 
 
@@ -27,10 +29,26 @@ def test_sign_in_runs_the_pending_pin_task_and_the_pin_goes_at_sign_out(start_la
     assert len(answer["tasks_run"]) == 1
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
     assert "HELLO_PIN_SET" in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
+    # The SYSTEM clean-up runs 15 minutes after the sign-in (its trigger's Delay) and deletes both tasks.
+    answer = post_event(_entry(lab, "lab-pin"), None, {"event": "advance", "seconds": 900})
+    assert answer["tasks_deleted"] == [] and readback.scheduled_tasks(lab.host("lab-pin")) == {}
     post_event(_entry(lab, "lab-pin"), None, {"event": "sign_out", "user": "pat"})
     diagnosis = json_out(run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json"))
     assert "HELLO_PIN_SET" not in {f["code"] for f in diagnosis["hosts"][0]["findings"]}
-    assert lab.host("lab-pin").scheduled_tasks == {}
+
+
+def test_reenrol_and_battery_events_reach_the_machine(start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab("pin")
+    entry = _entry(lab, "lab-pin")
+    host = lab.host("lab-pin")
+    run_jcfix("fix", "remove-pin", "-i", str(lab.inventory), "--user", "pat", "--all-users-now", "--run-id", "w")
+    assert not readback.has_pin(host, "pat")
+    post_event(entry, None, {"event": "reenrol_pin", "user": "pat"})
+    assert readback.has_pin(host, "pat")
+    post_event(entry, None, {"event": "on_battery"})
+    assert machine_of(host).state.on_battery is True
+    post_event(entry, None, {"event": "on_battery", "value": False})
+    assert machine_of(host).state.on_battery is False
 
 
 def test_agent_sync_provisions_now(start_lab: Callable[..., Lab]) -> None:

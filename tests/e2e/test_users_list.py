@@ -8,6 +8,7 @@ import pytest
 from e2e_support import Lab, json_out, run_jcfix
 
 from toolkit.exitcodes import ExitCode
+from toolkit.lab import readback
 
 
 def test_json_lists_every_user_of_every_host(start_lab: Callable[..., Lab]) -> None:
@@ -19,7 +20,9 @@ def test_json_lists_every_user_of_every_host(start_lab: Callable[..., Lab]) -> N
     for host in lab.fleet.hosts:
         (document,) = hosts[host.hostname]["results"]
         assert document["status"] == "ok"
-        assert [u["name"] for u in document["data"]["users"]] == [u.name for u in host.users]
+        listed = [u["name"] for u in document["data"]["users"]]
+        assert listed == readback.account_names(host)  # the machine's accounts (with DefaultAccount, Guest...)
+        assert {u.name for u in host.users} <= set(listed)
         assert all(u["sid"].startswith("S-1-5-21-") for u in document["data"]["users"])
     x86 = hosts["lab-x86"]["results"][0]["data"]
     assert x86["source"] == "Win32_UserAccount"

@@ -14,6 +14,7 @@ import pytest
 
 from toolkit.exitcodes import ExitCode
 from toolkit.inventory import load_inventory
+from toolkit.lab import readback
 from toolkit.lab.fleet import LabFleet
 
 Jcfix = Callable[..., subprocess.CompletedProcess[str]]
@@ -43,14 +44,14 @@ def test_fix_playbook_plans_then_applies_then_has_nothing_left(
     assert "plan: run certutil -DeleteHelloContainer as 'pat'" in check.stdout
     recap = _recap(check.stdout)
     assert len(recap) == len(fleet.hosts) and recap["lab-healthy"] == "ok"
-    assert fleet.listener("lab-case").host.find_user("jonathan").name == "jonathan"  # type: ignore[union-attr]
+    assert readback.account(fleet.listener("lab-case").host, "jonathan").name == "jonathan"  # type: ignore[union-attr]
 
     applied = jcfix("play", "fix-takeover-blockers", "-i", str(inventory), "--plain", "--apply")
     assert applied.returncode == ExitCode.CHANGED, applied.stderr
     recap = _recap(applied.stdout)
     assert all(recap[name] == "changed" for name in FIXED_HOSTS), recap
     assert recap["lab-pin"] == recap["lab-msa"] == "pending"
-    assert fleet.listener("lab-case").host.find_user("Jonathan").name == "Jonathan"  # type: ignore[union-attr]
+    assert readback.account(fleet.listener("lab-case").host, "Jonathan").name == "Jonathan"  # type: ignore[union-attr]
 
     again = jcfix("play", "fix-takeover-blockers", "-i", str(inventory), "--plain", "--apply")
     recap = _recap(again.stdout)

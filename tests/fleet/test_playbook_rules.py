@@ -10,6 +10,7 @@ import pytest
 
 from toolkit.errors import UsageError
 from toolkit.expressions import ExpressionError, parse_expression, parse_value, render_value
+from toolkit.lab import readback
 from toolkit.lab.fleet import LabFleet
 from toolkit.playbook import PlayOptions, load_playbook, parse_playbook, run_playbook_on_host, shipped_playbooks
 from toolkit.runner import HostChannel, HostReport, skip_reason
@@ -151,7 +152,7 @@ def test_when_register_and_loops_on_a_lab_host(
     assert rename_step.rendered.parameters["RunId"] == "t-1"
     assert skip_reason(report.results[2][1]) == "condition is false: listed.status == 'skipped'"
     # Nothing changed: the lab account still has its old name, and the two diagnoses read facts once.
-    assert fleet.hosts[0].find_user("Jonathan").name == "jonathan"  # type: ignore[union-attr]
+    assert readback.account(fleet.hosts[0], "Jonathan").name == "jonathan"  # type: ignore[union-attr]
     assert report.results[0][1] is report.results[5][1]
     assert report.status == "changed"
 

@@ -11,6 +11,7 @@ from e2e_support import Lab, json_out, run_jcfix
 
 from toolkit.exitcodes import ExitCode
 from toolkit.history import History
+from toolkit.lab.hostmachine import machine_of
 
 
 def test_fix_run_is_recorded_and_runs_list_and_show_print_it(start_lab: Callable[..., Lab], tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_undo_by_run_id_finds_the_touched_hosts_in_history(start_lab: Callable[.
 
     applied = run_jcfix(*args, "--run-id", "r-apply", "--history", str(db))
     assert applied.returncode == ExitCode.CHANGED, applied.stderr
-    assert [u.name for u in host.users if u.rid == 1001] == ["john.smith"]
+    assert machine_of(host).state.sam.accounts[1001].name == "john.smith"
 
     # No --host, no --inventory: the history knows lab-space and how the run reached it.
     undone = run_jcfix("undo", "--run-id", "r-apply", "--history", str(db), "-o", "json")
@@ -78,7 +79,7 @@ def test_undo_by_run_id_finds_the_touched_hosts_in_history(start_lab: Callable[.
     (result,) = json_out(undone)
     assert result["host"] == "lab-space"
     assert result["results"][0]["data"]["restored"] == ["renamed 'john.smith' back to 'john smith'"]
-    assert [u.name for u in host.users if u.rid == 1001] == ["john smith"]
+    assert machine_of(host).state.sam.accounts[1001].name == "john smith"
 
 
 def test_a_secret_given_to_a_fix_never_reaches_the_history_file(start_lab: Callable[..., Lab], tmp_path: Path) -> None:

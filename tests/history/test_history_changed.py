@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.actions import get_action
-from toolkit.history import STORED_RAW_LIMIT, History, HistoryRecorder, _compact
+from toolkit.history import STORED_RAW_LIMIT, History, HistoryRecorder
+from toolkit.history.store import _compact
 from toolkit.recorder import HOST_STATUSES, RunMeta, RunSummary
 from toolkit.results import RawOutput
 from toolkit.runner import HostReport, Step
@@ -80,7 +81,9 @@ def test_a_failed_step_that_changed_the_host_is_recorded_as_such(tmp_path: Path)
         assert [t.name for t in history.touched_targets("r-1")] == ["pc-half", "pc-saved"]
 
 
-def test_an_older_history_file_gains_the_changed_column(tmp_path: Path) -> None:
+def test_an_unversioned_file_with_part_of_the_first_tables_is_completed(tmp_path: Path) -> None:
+    # The first jcfix created its tables one statement at a time, before stamping version 1: a crash in
+    # between leaves an unversioned file (version 0) with some of them, which the steps complete.
     db = tmp_path / "old.sqlite3"
     with sqlite3.connect(db) as old:
         old.execute(
@@ -97,6 +100,7 @@ def test_an_older_history_file_gains_the_changed_column(tmp_path: Path) -> None:
         (row,) = history.hosts(1)
         assert (row.host, row.changed, row.label) == ("pc-old", False, "failed")
         assert history.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert history.runs() == [] and history.steps(1, "pc-old") == []  # the missing tables were created
 
 
 def test_large_raw_files_are_not_copied_into_the_history() -> None:

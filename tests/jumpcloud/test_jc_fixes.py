@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from jc_support import JcLab, jc_lab, json_out
 
+from toolkit.lab import readback
+
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[JcLab]:
@@ -43,7 +45,7 @@ def test_local_account_check_apply_again_undo_and_takeover(lab: JcLab) -> None:
     # The lab agent checks in: the existing 'jonathan' account is taken over, the case mismatch is gone.
     found = codes_on(lab, "lab-jc-local")
     assert ("TAKEN_OVER", "Jonathan") in found and ("CASE_MISMATCH", "Jonathan") not in found
-    assert "jonathan" in lab.host("lab-jc-local").agent.managed_users
+    assert "jonathan" in readback.managed_users(lab.host("lab-jc-local"))
 
     undo = lab.jcfix("fix", "jc-undo", "--run-id", "run-1", "-o", "json")
     assert undo.returncode == 5 and one(undo)["status"] == "changed"
@@ -71,12 +73,12 @@ def test_activate_without_password_sends_the_email_then_the_device_gets_the_acco
     apply = lab.jcfix(*args)
     assert apply.returncode == 5 and one(apply)["status"] == "pending"
     assert lab.api.directory.emails == [("activation", "newhire")]
-    assert lab.host("lab-jc-nopw").find_user("newhire") is None
+    assert readback.account(lab.host("lab-jc-nopw"), "newhire") is None
 
     lab.api.directory.set_password_from_email("newhire")  # the user follows the email
     found = codes_on(lab, "lab-jc-nopw")
     assert ("PROVISIONED", "newhire") in found and ("NO_INITIAL_PASSWORD", "newhire") not in found
-    assert lab.host("lab-jc-nopw").find_user("newhire").description == "Created by Jumpcloud"  # type: ignore[union-attr]
+    assert readback.account(lab.host("lab-jc-nopw"), "newhire").description == "Created by Jumpcloud"  # type: ignore[union-attr]
     assert one(lab.jcfix(*args))["status"] == "ok"
 
 

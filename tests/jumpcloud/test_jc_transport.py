@@ -15,6 +15,7 @@ import pytest
 from jc_support import JcLab, jc_lab, json_out
 
 from toolkit.actions import get_action
+from toolkit.lab import readback
 from toolkit.secrets import Secret
 from toolkit.templates import RenderedScript
 from toolkit.transport.base import TransportError
@@ -68,7 +69,7 @@ def test_a_fix_in_check_mode_goes_through_with_whatif(lab: JcLab) -> None:
     assert result.returncode == 5, result.stderr
     (host,) = json_out(result)
     assert host["results"][0]["data"]["check_mode"] is True
-    assert lab.host("lab-jc-local").find_user("jonathan").name == "jonathan"  # type: ignore[union-attr]
+    assert readback.account(lab.host("lab-jc-local"), "jonathan").name == "jonathan"  # type: ignore[union-attr]
 
 
 def test_32bit_agent_powershell_relaunches_64bit(lab: JcLab) -> None:

@@ -1,4 +1,4 @@
-"""The engine alone: marker lookup, PowerShell-style parameter binding, faults in the output."""
+"""The engine alone: scripts run on the host's machine, PowerShell's parameter binding, scopes, faults."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 from toolkit.actions import get_action
 from toolkit.lab.engine import LabCommand, run_pipeline, run_script
 from toolkit.lab.host import LabFaults, LabHost, LabUser
+from toolkit.lab.hostmachine import machine_of
+from toolkit.lab.powershell import Runspace
 from toolkit.results import RawOutput
 
 
@@ -65,16 +67,50 @@ def test_missing_mandatory_and_bad_int_are_binding_errors() -> None:
     assert 'Cannot convert value "many" to type "System.Int32"' in bad_int.terminating.message
 
 
-def test_script_without_marker_fails_like_powershell(host: LabHost) -> None:
-    result = run_script(host, "Get-Process | Select-Object -First 1", [])
-    assert result.terminating is not None and result.terminating.fully_qualified_error_id == "JcfixLabUnknownScript"
-    assert "Get-Process" in result.terminating.message
+def test_a_script_without_a_marker_simply_runs(host: LabHost) -> None:
+    result = run_script(host, "$n = 1 + 1; 'hello ' + $n; Get-Process", [])
+    assert result.output == ["hello 2"] and result.terminating is None
+    # A command the machine does not have is a non-terminating CommandNotFoundException, as in PowerShell.
+    (error,) = result.errors
+    assert error.reason == "CommandNotFoundException" and error.target_name == "Get-Process"
 
 
-def test_version_mismatch_is_refused(host: LabHost) -> None:
+def test_the_marker_is_a_comment_a_mismatched_version_still_runs(host: LabHost) -> None:
     script = list_users_script().replace("list_users v1", "list_users v9", 1)
     result = run_script(host, script, [])
-    assert result.terminating is not None and "v9" in result.terminating.message
+    assert result.terminating is None and json.loads(result.output[0])["status"] == "ok"
+
+
+def test_an_unsupported_construct_fails_the_pipeline_with_a_clear_message(host: LabHost) -> None:
+    result = run_script(host, "trap { continue }\n'x'", [])
+    assert result.output == [] and result.terminating is not None
+    assert result.terminating.fully_qualified_error_id == "JcfixLabUnsupportedConstruct"
+    assert "cannot run this script" in result.terminating.message and "trap" in result.terminating.message
+
+
+def test_a_lab_bug_fails_the_pipeline_and_says_it_is_the_lab(host: LabHost, monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = machine_of(host)
+
+    def broken(*_: object) -> object:
+        raise ZeroDivisionError("machine bug")
+
+    monkeypatch.setattr(machine, "run_native", broken)
+    result = run_script(host, "'before'; & 'C:\\Windows\\system32\\whoami.exe'", [])
+    assert result.terminating is not None and result.terminating.fully_qualified_error_id == "JcfixLabBug"
+    assert "a bug of the lab" in result.terminating.message and "machine bug" in result.terminating.message
+
+
+def test_dot_sourcing_persists_in_a_runspace_unless_use_local_scope(host: LabHost) -> None:
+    runspace = Runspace(machine_of(host))
+    define = [LabCommand("function Get-Marker { 'defined' }", is_script=True, end_of_statement=True)]
+    call = [LabCommand("Get-Marker", is_script=True, end_of_statement=True)]
+    run_pipeline(host, define, runspace)
+    assert run_pipeline(host, call, runspace).output == ["defined"]
+    fresh = Runspace(machine_of(host))
+    local = [LabCommand(define[0].text, is_script=True, end_of_statement=True, use_local_scope=True)]
+    run_pipeline(host, local, fresh)
+    unseen = run_pipeline(host, call, fresh)
+    assert unseen.output == [] and unseen.errors[0].reason == "CommandNotFoundException"
 
 
 @pytest.mark.parametrize(

@@ -56,10 +56,13 @@ def test_terminating_error_record_fails_the_pipeline(healthy_fleet: LabFleet) ->
     assert parse("list_users", powershell).status == "failed"
 
 
-def test_unknown_script_is_a_powershell_error(healthy_fleet: LabFleet) -> None:
-    powershell = invoke(wsman_for(healthy_fleet.endpoints[0]), "Get-Service jumpcloud-agent")
-    assert powershell.had_errors and powershell.output == []
-    assert "no known '# jcfix-template" in str(powershell.streams.error[0])
+def test_any_script_runs_on_the_machine_and_errors_are_powershell_errors(healthy_fleet: LabFleet) -> None:
+    endpoint = healthy_fleet.endpoints[0]
+    powershell = invoke(wsman_for(endpoint), "[string](Get-Service -Name jumpcloud-agent).Status")
+    assert not powershell.had_errors and powershell.output == ["Running"]
+    failed = invoke(wsman_for(endpoint), "$ErrorActionPreference = 'Stop'; Get-Service -Name no-such-service")
+    assert failed.had_errors and failed.output == [] and failed.state == PSInvocationState.FAILED
+    assert "no-such-service" in str(failed.streams.error[0])
 
 
 def test_several_pipelines_share_one_pool_and_reuse_a_command_id(healthy_fleet: LabFleet) -> None:
@@ -140,6 +143,29 @@ def test_lab_listens_on_loopback_only() -> None:
     with LabFleet.from_scenario("healthy", hosts=3, addressing="addresses", base_address="127.0.77.1", port=0) as fleet:
         assert [e.address for e in fleet.endpoints] == ["127.0.77.1", "127.0.77.2", "127.0.77.3"]
         powershell = invoke(wsman_for(fleet.endpoints[2]), script_of("list_users"))
-        assert json.loads(powershell.output[0])["data"]["computer_name"] == "LAB-HEALTHY-0003"
+        # COMPUTERNAME is the NetBIOS name: at most 15 characters (learn.microsoft.com, "Naming conventions in
+        # Active Directory for computers": NetBIOS computer names).
+        assert json.loads(powershell.output[0])["data"]["computer_name"] == "LAB-HEALTHY-000"
+        assert [listener.pipelines_run for listener in fleet.server.listeners] == [0, 0, 1]
     with pytest.raises(ValueError, match=r"127\.0\.0\.0/8"):
         LabFleet.from_scenario("healthy", addressing="addresses", base_address="10.0.0.1").start()
+
+
+def test_dot_sourced_functions_persist_in_a_pool_unless_use_local_scope(healthy_fleet: LabFleet) -> None:
+    # pypsrp's add_script dot-sources into the pool's global scope unless use_local_scope is sent
+    # (Command.CreateCommandProcessor: _useLocalScope ?? false, fact sheet §8).
+    define = "function Get-JcfixMarker { 'defined' }"
+    for use_local_scope, expected in ((False, ["defined"]), (True, [])):
+        with RunspacePool(wsman_for(healthy_fleet.endpoints[0])) as pool:
+            first = PowerShell(pool)
+            first.add_script(define, use_local_scope=use_local_scope)
+            first.invoke()
+            second = PowerShell(pool)
+            second.add_script("Get-JcfixMarker")
+            assert second.invoke() == expected
+            # Not found is a non-terminating CommandNotFoundException: an error record, the pipeline completes.
+            assert [e.fq_error for e in second.streams.error] == ([] if expected else ["CommandNotFoundException"])
+    with RunspacePool(wsman_for(healthy_fleet.endpoints[0])) as pool:  # another pool never sees it
+        other = PowerShell(pool)
+        other.add_script("Get-JcfixMarker")
+        assert other.invoke() == []

@@ -9,6 +9,7 @@ import pytest
 from lab_client import FleetEndpoint, invoke, parse, script_of, wsman_for
 
 from toolkit.lab.fleet import LabFleet
+from toolkit.lab.hostmachine import built
 
 HOSTS = 1000
 
@@ -22,6 +23,7 @@ def test_thousand_hosts_start_and_answer() -> None:
         "random", hosts=HOSTS, seed=11, addressing="addresses", base_address="127.0.100.1", port=0
     ) as fleet:
         start_s = time.monotonic() - started
+        assert not any(built(host) for host in fleet.hosts)  # a machine is built on a host's first use only
         endpoints = fleet.endpoints
         assert len(endpoints) == HOSTS and len({e.address for e in endpoints}) == HOSTS
         assert all(e.address.startswith("127.0.") for e in endpoints)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from lab_client import invoke, parse, script_of, wsman_for
 
+from toolkit.lab import readback
 from toolkit.lab.fleet import LabFleet
 from toolkit.lab.scenarios import RANDOM_SCENARIO, ScenarioError, builtin_names, load_hosts
 
@@ -27,7 +28,9 @@ def test_every_scenario_answers_list_users(name: str) -> None:
         for endpoint, host in zip(fleet.endpoints, fleet.hosts, strict=True):
             result = parse("list_users", invoke(wsman_for(endpoint), script_of("list_users")))
             assert result.status == "ok" and result.data is not None, result.error
-            assert [u.name for u in result.data.users] == [u.name for u in host.users]
+            listed = [u.name for u in result.data.users]
+            assert listed == readback.account_names(host)  # the machine's accounts, in RID order
+            assert {u.name for u in host.users} <= set(listed)  # every account the scenario describes
             assert result.data.source == ("Get-LocalUser" if host.is_64bit_process else "Win32_UserAccount")
 
 
@@ -39,6 +42,7 @@ def test_case_specific_facts_reach_the_client() -> None:
     assert hosts["lab-pin"].users[-1].hello_pin and hosts["lab-picture"].users[-1].picture_password
     assert hosts["lab-fullname"].users[-1].full_name == "janedoe" and hosts["lab-fullname"].jc_users == ["janedoe"]
     assert hosts["lab-provisioning"].find_user("newhire") is None
+    assert readback.account(hosts["lab-provisioning"], "newhire") is None  # nor on its machine, at first
     assert not hosts["lab-agent-stopped"].agent.running and not hosts["lab-agent-missing"].agent.installed
     assert hosts["lab-signed-in"].users[-1].signed_in and not hosts["lab-x86"].is_64bit_process
 

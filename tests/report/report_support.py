@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from toolkit.actions import get_action
-from toolkit.actions.collect_facts import simulate as simulate_facts
 from toolkit.facts import HostFacts
+from toolkit.lab.engine import run_script
 from toolkit.lab.scenarios import load_hosts
 from toolkit.recorder import HOST_STATUSES, RunMeta, RunRecorder, RunSummary
 from toolkit.results import ResultDocument, failed, validate_document
@@ -27,7 +28,9 @@ def facts_step() -> Step:
 def facts_result(scenario: str) -> tuple[list[str], ResultDocument[Any]]:
     """The collect_facts document a lab host of ``scenario`` answers, and its expected JumpCloud users."""
     (host,) = load_hosts(scenario)
-    document = simulate_facts(host, {}, False)
+    run = run_script(host, get_action("collect_facts").render({}).script)
+    assert run.terminating is None and len(run.output) == 1, run
+    document = json.loads(run.output[0])
     return list(host.jc_users), validate_document("collect_facts", document, HostFacts)
 
 

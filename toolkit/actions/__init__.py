@@ -1,8 +1,8 @@
 """Actions: one PowerShell template plus one declaration beside it.
 
 An action module in this package defines ``ACTION = Action(...)``: its template, the parameters of the
-script's ``param()`` block (type, required, secret, validator), its result data model, whether it changes
-state, and its lab simulation. The CLI, playbooks, runner and transport only ever see :class:`Action`
+script's ``param()`` block (type, required, secret, validator), its result data model and whether it
+changes state. The CLI, playbooks, runner and transport only ever see :class:`Action`
 objects, so adding a script means adding a template and a module here, nothing else.
 """
 
@@ -13,7 +13,7 @@ import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -23,13 +23,7 @@ from toolkit.secrets import Secret
 from toolkit.templates import RenderedScript, read_marker, render_template
 from toolkit.textvalues import parse_bool
 
-if TYPE_CHECKING:
-    from toolkit.lab.host import LabHost
-
 Validator = Callable[[Any], None]
-# A lab simulation: the host's state, the parameters as the client sent them, and whether -WhatIf
-# was given; it returns the result document the real script would print.
-Simulation = Callable[["LabHost", Mapping[str, Any], bool], dict[str, Any]]
 
 PARAM_KINDS = ("string", "string[]", "int", "bool", "secret")
 
@@ -126,7 +120,6 @@ class Action:
         params: the script's ``param()`` block, in order.
         result_model: the pydantic model of the document's ``data``.
         changes_state: whether the script can change the host (it then honours ``-WhatIf``).
-        simulate: the lab's stand-in for the script (see :data:`Simulation`).
         options: jinja2 shape switches and their defaults; never values.
         command: the name of its ``jcfix fix`` subcommand (None: not a fix).
         preflight: checks the bound parameters together (``--method unlink`` needs
@@ -140,7 +133,6 @@ class Action:
     params: tuple[Param, ...]
     result_model: type[BaseModel]
     changes_state: bool
-    simulate: Simulation
     options: Mapping[str, Any] = field(default_factory=dict)
     command: str | None = None
     preflight: Callable[[Mapping[str, Any]], None] | None = None

@@ -73,7 +73,8 @@ def demo(
     keep: Annotated[bool, typer.Option("--keep", help="Keep the lab running until Enter is pressed.")] = False,
 ) -> int:
     """Try jcfix on a built-in lab: diagnose, preview, fix, verify, wait for a sign-in, undo."""
-    from toolkit.lab.events import sign_in, sign_out
+    from toolkit.lab import readback
+    from toolkit.lab.events import advance, sign_in, sign_out
     from toolkit.lab.fleet import LabFleet, write_inventory
 
     out = Console()
@@ -97,12 +98,17 @@ def demo(
             pin_words = ["fix", "remove-pin", *pin, "--user", "pat"]
             _step(out, "7. A PIN can only go in the user's own session: pending", pin_words)
             (pin_host,) = [h for h in fleet.hosts if h.hostname == "lab-pin"]
+            before = set(readback.scheduled_tasks(pin_host))
             ran = sign_in(pin_host, "pat")
+            advance(pin_host, 15 * 60)  # the task's SYSTEM clean-up runs 15 minutes after the sign-in
             # certutil -DeleteHelloContainer only marks the container; it goes when the user signs out.
-            cleaned = sign_out(pin_host, "pat")
-            out.print(Rule("8. (the lab signs 'pat' in, then out: the task runs, the PIN goes)", align="left"))
+            sign_out(pin_host, "pat")
+            cleaned = sorted(before - set(readback.scheduled_tasks(pin_host)))
+            title = "8. (the lab: 'pat' signs in, 15 minutes pass, 'pat' signs out)"
+            out.print(Rule(title, align="left"))
             out.print(f"tasks run at sign-in: {', '.join(ran) or 'none'}")
-            out.print(f"tasks removed after it: {', '.join(cleaned) or 'none'}")
+            out.print(f"tasks gone since: {', '.join(cleaned) or 'none'}")
+            out.print(f"PIN still on the host: {'yes' if readback.has_pin(pin_host, 'pat') else 'no'}")
             _step(out, "9. Confirm the PIN is gone", ["fix", "remove-pin", *pin, "--user", "pat", "--check"])
             _step(out, "10. Undo the rename from its backup on the host", ["undo", *one, "--run-id", "demo-rename"])
             out.print(Rule("Next", align="left"))

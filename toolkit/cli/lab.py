@@ -294,3 +294,26 @@ def agent_sync_command(
     answer = post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "agent_sync"})
     created = answer.get("provisioned") or []
     typer.echo(f"{host}: agent synced; provisioned: {', '.join(created) if created else 'nothing'}")
+
+
+@app.command("reenrol-pin")
+def reenrol_pin_command(
+    host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
+    user: Annotated[str, typer.Option("--user", help="The account that sets up a Windows Hello PIN again.")],
+) -> None:
+    """Simulate a user setting up a Windows Hello PIN again on a running lab host."""
+    inventory = _running_inventory()
+    post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "reenrol_pin", "user": user})
+    typer.echo(f"{host}: {user} set up a PIN")
+
+
+@app.command("on-battery")
+def on_battery_command(
+    host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
+    plugged_in: Annotated[bool, typer.Option("--plugged-in", help="Plug the laptop in instead.")] = False,
+) -> None:
+    """Unplug a running lab host's laptop (tasks that do not start on batteries stop starting), or plug it in."""
+    inventory = _running_inventory()
+    event = {"event": "on_battery", "value": not plugged_in}
+    post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), event)
+    typer.echo(f"{host}: {'plugged in' if plugged_in else 'on battery'}")

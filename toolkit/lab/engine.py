@@ -1,10 +1,11 @@
-"""The lab's stand-in for PowerShell: it runs a received pipeline against a simulated host.
+"""The lab's PowerShell endpoint: it runs a received pipeline on the host's simulated Windows machine.
 
-A lab host cannot execute PowerShell. Instead it reads the first-line marker of the script it is sent
-(``# jcfix-template: NAME vN``), finds that action in :func:`toolkit.actions.registry`, binds the PSRP
-parameters the way PowerShell binds them to an advanced script's ``param()`` block, and runs the action's
-simulation. The simulation returns the result document the real script would print; the engine hands it
-back as the pipeline's single output string (``json.dumps``), exactly what ``ConvertTo-Json`` would emit.
+Each host has one :class:`~toolkit.lab.windows.machine.WindowsMachine` (:mod:`toolkit.lab.hostmachine`);
+each PSRP runspace pool one :class:`~toolkit.lab.powershell.Runspace` over it, so what one pipeline
+dot-sources (pypsrp's ``add_script`` without ``use_local_scope``) is there for the next one, as on Windows.
+A script is PowerShell and simply runs: the engine binds its parameters with PowerShell's own messages, and
+its output objects cross PSRP as strings (``to_host_string``). The host's injected faults (extra error
+records, a terminating error after the output, a malformed output) are applied to what the script printed.
 
 Everything here is free of protocol code so it can be tested on its own; ``toolkit.lab.psrp`` turns an
 :class:`EngineResult` into PSRP messages.
@@ -13,33 +14,14 @@ Everything here is free of protocol code so it can be tested on its own; ``toolk
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.actions import Action, Param, registry
-from toolkit.lab.events import agent_sync
 from toolkit.lab.host import LabHost
+from toolkit.lab.hostmachine import catch_up, host_lock, machine_of
+from toolkit.lab.powershell import ErrorRecordInfo, Runspace, UnsupportedConstruct, to_host_string
 from toolkit.templates import read_marker
-
-# PowerShell's common parameters: every advanced script accepts them. Only WhatIf changes what a
-# simulation does; the rest are accepted and ignored, as they would change nothing visible here.
-COMMON_PARAMETERS: tuple[str, ...] = (
-    "Verbose",
-    "Debug",
-    "ErrorAction",
-    "WarningAction",
-    "InformationAction",
-    "ErrorVariable",
-    "WarningVariable",
-    "InformationVariable",
-    "OutVariable",
-    "OutBuffer",
-    "PipelineVariable",
-    "WhatIf",
-    "Confirm",
-)
-COMMON_SWITCHES = frozenset({"Verbose", "Debug", "WhatIf", "Confirm"})
 
 # Commands a client may wrap around a script without changing its output here (pypsrp's
 # Client.execute_ps sends ``Invoke-Expression -Command <script> | Out-String -Stream``).
@@ -96,172 +78,15 @@ class LabCommand:
         is_script: whether ``text`` is a script (``AddScript``) rather than a command name.
         parameters: ``(name, value)`` pairs in the order sent; ``name`` is None for positional arguments.
         end_of_statement: whether this command closes a statement (``AddStatement``).
+        use_local_scope: run the script in a new scope (psrpcore's ``Command.use_local_scope``); False or
+            None dot-sources it into the runspace's global scope, as ``Command.CreateCommandProcessor`` does.
     """
 
     text: str
     is_script: bool = False
     parameters: Sequence[tuple[str | None, Any]] = ()
     end_of_statement: bool = False
-
-
-class BindingError(Exception):
-    """A parameter binding failure, carrying the PowerShell-style error record."""
-
-    def __init__(self, error: LabError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-def _binding_error(message: str, error_id: str, *, target: str = "", validation: bool = False) -> BindingError:
-    exception = "ParameterBindingValidationException" if validation else "ParameterBindingException"
-    return BindingError(
-        LabError(
-            message=message,
-            exception_type=f"System.Management.Automation.{exception}",
-            category="InvalidData" if validation else "InvalidArgument",
-            reason=exception,
-            fully_qualified_error_id=error_id,
-            target_name=target,
-        )
-    )
-
-
-def _resolve_name(name: str, action: Action) -> tuple[str, Param | None]:
-    """The canonical parameter a (possibly abbreviated) name refers to, as PowerShell resolves it.
-
-    PowerShell accepts any unambiguous prefix of a parameter name, case-insensitively; an exact match
-    wins over prefixes. Returns the canonical name and the script's :class:`Param` (None for a common
-    parameter).
-    """
-    candidates: dict[str, Param | None] = {p.name: p for p in action.params}
-    for common in COMMON_PARAMETERS:
-        candidates.setdefault(common, None)
-    wanted = name.lower()
-    for canonical, param in candidates.items():
-        if canonical.lower() == wanted:
-            return canonical, param
-    matches = [canonical for canonical in candidates if canonical.lower().startswith(wanted)]
-    if len(matches) == 1:
-        return matches[0], candidates[matches[0]]
-    if matches:
-        listed = " ".join(f"-{m}" for m in matches)
-        raise _binding_error(
-            f"Parameter cannot be processed because the parameter name '{name}' is ambiguous. "
-            f"Possible matches include: {listed}.",
-            "AmbiguousParameter",
-            target=name,
-        )
-    raise _binding_error(
-        f"A parameter cannot be found that matches parameter name '{name}'.", "NamedParameterNotFound", target=name
-    )
-
-
-def _plain(value: Any) -> Any:
-    """A deserialised PSRP value as plain Python (psrpcore's str/int subclasses, lists, SecureStrings)."""
-    decrypt = getattr(value, "decrypt", None)
-    if callable(decrypt):  # a SecureString: the host sees the clear text
-        return str(decrypt())
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _convert(param: Param, value: Any) -> Any:
-    """Coerce a bound value into the parameter's declared type, failing as PowerShell's binder would."""
-    value = _plain(value)
-
-    def cannot(type_name: str, why: str) -> BindingError:
-        return _binding_error(
-            f"Cannot process argument transformation on parameter '{param.name}'. "
-            f'Cannot convert value "{value}" to type "{type_name}". Error: "{why}"',
-            f"ParameterArgumentTransformationError,{param.name}",
-            target=param.name,
-        )
-
-    if param.kind == "string[]":
-        items = value if isinstance(value, list) else [value]
-        return ["" if v is None else str(v) for v in items]
-    if param.kind == "int":
-        if isinstance(value, bool):
-            return int(value)
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise cannot("System.Int32", "Input string was not in a correct format.") from None
-    if param.kind == "bool":
-        if value is None:  # AddParameter('Switch') without a value means the switch is present
-            return True
-        if isinstance(value, (bool, int)):
-            return bool(value)
-        raise cannot("System.Management.Automation.SwitchParameter", "Invalid cast.")
-    if value is None:
-        return None
-    if isinstance(value, list):  # PowerShell joins an array bound to [string] with $OFS (a space)
-        return " ".join(str(v) for v in value)
-    return str(value)
-
-
-def bind_parameters(action: Action, parameters: Sequence[tuple[str | None, Any]]) -> tuple[dict[str, Any], bool]:
-    """Bind PSRP parameters to the action's ``param()`` block like PowerShell does.
-
-    Returns the bound script parameters (canonical names, converted values) and whether ``-WhatIf`` was
-    given. Raises :class:`BindingError` with PowerShell's own message for an unknown, ambiguous, repeated,
-    missing mandatory or invalid parameter.
-    """
-    bound: dict[str, Any] = {}
-    whatif = False
-    positional: list[Any] = []
-    for name, value in parameters:
-        if name is None:
-            positional.append(value)
-            continue
-        canonical, param = _resolve_name(name.lstrip("-"), action)
-        if canonical in bound or (param is None and canonical == "WhatIf" and whatif):
-            raise _binding_error(
-                f"Cannot bind parameter because parameter '{canonical}' is specified more than once.",
-                "ParameterAlreadyBound",
-                target=canonical,
-            )
-        if param is None:
-            if canonical == "WhatIf":
-                whatif = True if value is None else bool(_plain(value))
-            continue
-        bound[canonical] = _convert(param, value)
-    free = [p for p in action.params if p.name not in bound and p.kind != "bool"]
-    for value in positional:
-        if not free:
-            raise _binding_error(
-                f"A positional parameter cannot be found that accepts argument '{_plain(value)}'.",
-                "PositionalParameterNotFound",
-            )
-        param = free.pop(0)
-        bound[param.name] = _convert(param, value)
-    missing = [p.name for p in action.params if p.required and p.name not in bound]
-    if missing:
-        raise _binding_error(
-            f"Cannot process command because of one or more missing mandatory parameters: {' '.join(missing)}.",
-            "MissingMandatoryParameter",
-        )
-    for param in action.params:
-        if param.name in bound and param.validate is not None and bound[param.name] is not None:
-            try:
-                param.validate(bound[param.name])
-            except ValueError as exc:
-                raise _binding_error(
-                    f"Cannot validate argument on parameter '{param.name}'. {exc}",
-                    f"ParameterArgumentValidationError,{param.name}",
-                    target=param.name,
-                    validation=True,
-                ) from None
-    return bound, whatif
+    use_local_scope: bool = False
 
 
 def _command_not_found(name: str) -> LabError:
@@ -279,104 +104,98 @@ def _command_not_found(name: str) -> LabError:
     )
 
 
-def _unknown_script(host: LabHost, script: str) -> LabError:
-    first_line = script.split("\n", 1)[0].strip()[:80]
+def lab_error(record: ErrorRecordInfo) -> LabError:
+    """An engine error record as the lab's protocol side carries it (reason: the exception's short name)."""
     return LabError(
-        message=(
-            f"Lab host {host.hostname} simulates only jcfix templates; this script has no known "
-            f"'# jcfix-template: NAME vN' marker on its first line (it starts with {first_line!r})."
-        ),
-        exception_type="System.Management.Automation.RuntimeException",
-        category="NotImplemented",
-        reason="RuntimeException",
-        fully_qualified_error_id="JcfixLabUnknownScript",
+        message=record.message,
+        exception_type=record.exception_type,
+        category=record.category,
+        reason=record.exception_type.rsplit(".", 1)[-1],
+        fully_qualified_error_id=record.fully_qualified_error_id,
+        target_name=record.target_name,
     )
 
 
-def _malformed_output(kind: str, document: dict[str, Any]) -> list[str]:
+def _malformed_output(kind: str, output: list[str]) -> list[str]:
     """The output a broken script would print instead of its one document (a lab fault)."""
+    if kind == "none" or not output:
+        return output
     if kind == "empty":
         return []
     if kind == "two":
-        return [json.dumps(document), json.dumps(document)]
+        return [*output, output[-1]]
     if kind == "not_json":
-        return ["WARNING: this is not JSON {" + json.dumps(document)[:40]]
-    if kind == "wrong_shape":
-        return [json.dumps({"schema": document.get("schema"), "status": "fine", "result": document.get("data")})]
-    return [json.dumps(document)]
+        return [*output[:-1], "WARNING: this is not JSON {" + output[-1][:40]]
+    try:
+        document = json.loads(output[-1])
+    except ValueError:
+        return output
+    if kind == "wrong_shape" and isinstance(document, dict):
+        shape = {"schema": document.get("schema"), "status": "fine", "result": document.get("data")}
+        return [*output[:-1], json.dumps(shape)]
+    return output
 
 
-def run_script(host: LabHost, script: str, parameters: Sequence[tuple[str | None, Any]] = ()) -> EngineResult:
-    """Run one script with its PSRP parameters against ``host`` (which the simulation may change)."""
+def _write_error(message: str) -> LabError:
+    return LabError(
+        message=message,
+        exception_type="Microsoft.PowerShell.Commands.WriteErrorException",
+        category="NotSpecified",
+        reason="WriteErrorException",
+        fully_qualified_error_id="Microsoft.PowerShell.Commands.WriteErrorException",
+        activity="Write-Error",
+    )
+
+
+def _engine_failure(fqid: str, message: str) -> LabError:
+    return LabError(message=message, category="NotImplemented", fully_qualified_error_id=fqid)
+
+
+def run_script(
+    host: LabHost,
+    script: str,
+    parameters: Sequence[tuple[str | None, Any]] = (),
+    *,
+    runspace: Runspace | None = None,
+    use_local_scope: bool = False,
+) -> EngineResult:
+    """Run one script with its PSRP parameters on ``host``'s machine, in ``runspace`` (a new one: None).
+
+    Before it runs, the machine's clock catches up with real time and the agent syncs. A construct the
+    engine cannot run, or a bug of the lab (``ScriptRun.lab_bug``), fails the pipeline with a message that
+    says so: neither may pass for a Windows answer.
+    """
     marker = read_marker(script)
-    actions = registry()
-    if marker is None or marker[0] not in actions:
-        return EngineResult(terminating=_unknown_script(host, script))
-    name, version = marker
-    action = actions[name]
-    if version != action.version:
+    action = marker[0] if marker is not None else None
+    with host_lock(host):
+        catch_up(host)
+        runspace = runspace if runspace is not None else Runspace(machine_of(host))
+        try:
+            run = runspace.run_script(script, parameters, use_local_scope=use_local_scope)
+        except UnsupportedConstruct as exc:
+            message = f"Lab host {host.hostname}: the lab's PowerShell engine cannot run this script: {exc}"
+            return EngineResult(action=action, terminating=_engine_failure("JcfixLabUnsupportedConstruct", message))
+    if run.lab_bug is not None:
+        message = f"Lab host {host.hostname}: a bug of the lab (not a Windows answer): {run.lab_bug}"
         return EngineResult(
-            action=name,
-            terminating=LabError(
-                message=(
-                    f"Lab host {host.hostname} simulates template {name} v{action.version}; the script is v{version}."
-                ),
-                category="InvalidOperation",
-                fully_qualified_error_id="JcfixLabTemplateVersion",
-            ),
+            action=action,
+            output=[to_host_string(o) for o in run.output],
+            terminating=_engine_failure("JcfixLabBug", message),
         )
-    try:
-        bound, whatif = bind_parameters(action, parameters)
-    except BindingError as exc:
-        return EngineResult(action=name, terminating=exc.error)
-    # The agent keeps working between scripts: let it provision what became due.
-    agent_sync(host)
-    try:
-        document = action.simulate(host, bound, whatif)
-    except Exception as exc:  # a bug in a simulation must show, not pass as a host answer
-        return EngineResult(
-            action=name,
-            terminating=LabError(
-                message=f"lab simulation of {name} raised {type(exc).__name__}: {exc}",
-                fully_qualified_error_id="JcfixLabSimulationCrashed",
-            ),
-        )
-    result = EngineResult(action=name, output=_malformed_output(host.faults.malformed_result, document))
-    result.errors = [
-        LabError(
-            message=text,
-            exception_type="Microsoft.PowerShell.Commands.WriteErrorException",
-            category="NotSpecified",
-            reason="WriteErrorException",
-            fully_qualified_error_id="Microsoft.PowerShell.Commands.WriteErrorException",
-            activity="Write-Error",
-        )
-        for text in host.faults.error_records
-    ]
-    if host.faults.terminating_error is not None:
+    output = _malformed_output(host.faults.malformed_result, [to_host_string(o) for o in run.output])
+    result = EngineResult(output=output, errors=[lab_error(r) for r in run.errors], action=action)
+    result.errors.extend(_write_error(text) for text in host.faults.error_records)
+    if run.terminating is not None:
+        result.terminating = lab_error(run.terminating)
+    elif host.faults.terminating_error is not None:
         # What Write-Error does under $ErrorActionPreference = 'Stop' once the document was printed.
-        result.terminating = LabError(
-            message=host.faults.terminating_error,
-            exception_type="Microsoft.PowerShell.Commands.WriteErrorException",
-            category="NotSpecified",
-            reason="WriteErrorException",
-            fully_qualified_error_id="Microsoft.PowerShell.Commands.WriteErrorException",
-            activity="Write-Error",
-        )
+        result.terminating = _write_error(host.faults.terminating_error)
     return result
 
 
-def run_pipeline(host: LabHost, commands: Sequence[LabCommand]) -> EngineResult:
-    """Run a whole received pipeline: statements of commands, as pypsrp's clients build them.
-
-    A script added with ``AddScript`` runs through :func:`run_script` with its parameters; so does the
-    ``-Command`` of ``Invoke-Expression`` (pypsrp's ``Client.execute_ps``). ``Out-String`` passes the
-    strings through, ``Out-Null`` swallows them, ``New-Item -Path env:`` (execute_ps' environment) is
-    accepted. Anything else is a command this host does not have.
-    """
-    result = EngineResult()
-    statement: list[LabCommand] = []
+def _statements(commands: Sequence[LabCommand]) -> list[list[LabCommand]]:
     statements: list[list[LabCommand]] = []
+    statement: list[LabCommand] = []
     for command in commands:
         statement.append(command)
         if command.end_of_statement:
@@ -384,22 +203,34 @@ def run_pipeline(host: LabHost, commands: Sequence[LabCommand]) -> EngineResult:
             statement = []
     if statement:
         statements.append(statement)
+    return statements
 
-    for commands_of_statement in statements:
+
+def run_pipeline(host: LabHost, commands: Sequence[LabCommand], runspace: Runspace | None = None) -> EngineResult:
+    """Run a whole received pipeline: statements of commands, as pypsrp's clients build them.
+
+    A script added with ``AddScript`` runs through :func:`run_script` with its parameters, in ``runspace``
+    (the pool's; a new one when None); so does the ``-Command`` of ``Invoke-Expression`` (pypsrp's
+    ``Client.execute_ps``), which runs its text in the caller's scope. ``Out-String`` passes the strings
+    through, ``Out-Null`` swallows them, ``New-Item -Path env:`` (execute_ps' environment) is accepted.
+    Anything else is a command this endpoint does not serve.
+    """
+    result = EngineResult()
+    for commands_of_statement in _statements(commands):
         output: list[str] = []
         for command in commands_of_statement:
             lowered = command.text.lower()
             if command.is_script:
-                step = run_script(host, command.text, command.parameters)
+                step = run_script(
+                    host, command.text, command.parameters, runspace=runspace, use_local_scope=command.use_local_scope
+                )
             elif lowered in SCRIPT_RUNNERS:
                 script = next((v for n, v in command.parameters if n is None or n.lower() == "command"), None)
-                step = run_script(host, str(script or ""), ())
-            elif lowered in PASS_THROUGH_COMMANDS:
+                step = run_script(host, str(script or ""), (), runspace=runspace)
+            elif lowered in PASS_THROUGH_COMMANDS or lowered == "new-item":
                 continue
             elif lowered == "out-null":
                 output = []
-                continue
-            elif lowered == "new-item":
                 continue
             else:
                 step = EngineResult(terminating=_command_not_found(command.text))

@@ -1,107 +1,70 @@
-"""Things that happen on a simulated host between two scripts: a user signs in or out.
+"""Things that happen on a simulated host between two scripts, on its Windows machine.
 
-Fixes that can only finish in the user's own context (the Hello PIN removal) leave a sign-in task on
-the host; :func:`sign_in` runs those tasks the way Windows would at the user's next sign-in. What they
-start completes at :func:`sign_out`: certutil's own help for -DeleteHelloContainer says "Users need to
-sign out after using this option for it to complete" (fact sheet §8), so the PIN goes at sign-out.
+Each event catches the machine's clock up with real time first (:func:`toolkit.lab.hostmachine.catch_up`),
+then asks the machine (:mod:`toolkit.lab.windows.lifecycle`): a user signs in (its logon tasks run) or out
+(what certutil -DeleteHelloContainer marked goes: fact sheet §8), re-enrols a PIN, the agent syncs, the
+laptop goes on battery.
 """
 
 from __future__ import annotations
 
-import time
-
-from toolkit.actions._fixbase import PIN_PROVIDER_KEY
-from toolkit.lab.host import LabHost, LabUser
-
-# The Description the agent gives the accounts it creates (research §0).
-AGENT_CREATED_DESCRIPTION = "Created by Jumpcloud"
+from toolkit.lab.host import LabHost
+from toolkit.lab.hostmachine import catch_up, host_lock, machine_of
 
 
-def _logon_tasks(host: LabHost, user: LabUser) -> list[tuple[str, dict[str, object]]]:
-    """The tasks with a logon trigger for ``user``, matched by SID (a task names its user by SID or
-    COMPUTER\\name, never a bare name another account could share)."""
-    sid = host.sid_of(user)
-    return [(name, task) for name, task in host.scheduled_tasks.items() if task.get("trigger") == "logon"
-            and task.get("sid") == sid]  # fmt: skip
+def _known(host: LabHost, username: str) -> None:
+    if machine_of(host).state.sam.by_name(username) is None:
+        raise KeyError(f"{host.hostname} has no account named {username!r}")
 
 
 def sign_in(host: LabHost, username: str) -> list[str]:
-    """Sign ``username`` in: its logon tasks without a delay run (and stay registered), it is signed in.
+    """Sign ``username`` in; returns the names of the logon tasks that ran. KeyError: no such account."""
+    with host_lock(host):
+        catch_up(host)
+        _known(host, username)
+        return machine_of(host).sign_in(username)
 
-    Returns the names of the tasks that ran. Delayed tasks (the PIN task's SYSTEM clean-up, 15 minutes
-    after sign-in) run at :func:`sign_out`: the lab has no clock between two events. Raises KeyError when
-    the host has no such account.
+
+def sign_out(host: LabHost, username: str, profile_lingers: bool = False) -> None:
+    """Sign ``username`` out (``profile_lingers``: its hive stays loaded a while). KeyError: no such account."""
+    with host_lock(host):
+        catch_up(host)
+        _known(host, username)
+        machine_of(host).sign_out(username, profile_lingers)
+
+
+def reenrol_pin(host: LabHost, username: str) -> None:
+    """``username`` sets up a Windows Hello PIN again. KeyError: no such account."""
+    with host_lock(host):
+        catch_up(host)
+        _known(host, username)
+        machine_of(host).reenrol_pin(username)
+
+
+def on_battery(host: LabHost, on_battery: bool = True) -> None:
+    """Unplug the laptop (``on_battery``) or plug it in."""
+    with host_lock(host):
+        catch_up(host)
+        machine_of(host).set_on_battery(on_battery)
+
+
+def agent_sync(host: LabHost) -> list[str]:
+    """The agent checks in now: every provisioning the host is waiting for is due at this check-in
+    (the bound user exists in the directory), so the agent creates those accounts. Returns their names.
+
+    A stopped or missing agent provisions nothing (the machine's sync checks its service).
     """
-    user = host.find_user(username)
-    if user is None:
-        raise KeyError(f"{host.hostname} has no account named {username!r}")
-    ran = []
-    for name, task in _logon_tasks(host, user):
-        if task.get("delay"):
-            continue
-        task["ran"] = True
-        ran.append(name)
-    user.signed_in = True
-    user.profile_loaded = True
-    return ran
+    with host_lock(host):
+        catch_up(host)
+        state = machine_of(host).state
+        for provision in state.provisions:
+            provision.due = min(provision.due, state.clock)
+        return machine_of(host).agent_sync()
 
 
-def sign_out(host: LabHost, username: str) -> list[str]:
-    """Sign ``username`` out: what its tasks started completes, delayed clean-ups run; the hive unloads.
-
-    Returns the names of the tasks the clean-ups deleted.
-    """
-    user = host.find_user(username)
-    if user is None:
-        raise KeyError(f"{host.hostname} has no account named {username!r}")
-    tasks = _logon_tasks(host, user)
-    effects: dict[str, object] = {}
-    for _, task in tasks:
-        if task.get("ran"):
-            effects.update(task.get("effect_at_sign_out") or {})  # type: ignore[arg-type]
-    deleted = []
-    if user.signed_in:
-        for _, task in tasks:
-            if task.get("delay"):
-                for victim in task.get("deletes") or []:  # type: ignore[union-attr]
-                    if host.scheduled_tasks.pop(str(victim), None) is not None:
-                        deleted.append(str(victim))
-    for field, value in effects.items():
-        setattr(user, field, value)
-    if effects.get("hello_pin") is False:
-        # Both markers go with the container (UNCONFIRMED for the credential-provider one: fact sheet §8).
-        host.registry.pop(f"{PIN_PROVIDER_KEY}\\{host.sid_of(user)}", None)
-    user.signed_in = False
-    user.profile_loaded = False
-    return deleted
-
-
-def agent_sync(host: LabHost, now: float | None = None) -> list[str]:
-    """The agent's sync: create every account whose provisioning delay has passed; returns their names.
-
-    Run by the lab engine before each script, so a host answers as if its agent had synced meanwhile.
-    A stopped or missing agent provisions nothing.
-    """
-    agent = host.agent
-    if not (agent.installed and agent.running and agent.provisions):
-        return []
-    elapsed = (time.monotonic() if now is None else now) - host.loaded_at
-    created = []
-    for provision in list(agent.provisions):
-        if elapsed < provision.after_s:
-            continue
-        agent.provisions.remove(provision)
-        if host.find_user(provision.username) is None:
-            rid = max((u.rid for u in host.users if u.rid >= 1000), default=999) + 1
-            host.users.append(
-                LabUser(
-                    name=provision.username,
-                    full_name=provision.full_name,
-                    rid=rid,
-                    description=AGENT_CREATED_DESCRIPTION,
-                )
-            )
-        if provision.username not in agent.managed_users:
-            agent.managed_users.append(provision.username)
-        created.append(provision.username)
-    return created
+def advance(host: LabHost, seconds: float) -> list[str]:
+    """Let ``seconds`` pass on the machine beyond real time (a task's 15-minute delay, an expiry): delayed
+    logon runs that fall due run, expired tasks are deleted. Returns the deleted task names."""
+    with host_lock(host):
+        catch_up(host)
+        return machine_of(host).advance(seconds)

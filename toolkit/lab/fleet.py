@@ -40,7 +40,7 @@ class LabFleet:
     """Simulated hosts served from a background thread.
 
     Args:
-        hosts: the hosts to serve (their state changes as simulations run).
+        hosts: the hosts to serve (their machines change as scripts run: toolkit.lab.hostmachine).
         tls: HTTPS with a fresh self-signed certificate (default HTTP).
         auth: ``basic`` (default) or ``ntlm``.
         addressing: ``ports`` (127.0.0.1 with OS-chosen ports; default, never collides) or ``addresses``

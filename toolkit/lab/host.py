@@ -1,4 +1,8 @@
-"""The state of one simulated Windows host, as loaded from a scenario and changed by simulations."""
+"""One simulated Windows host as a scenario describes it.
+
+The machine scripts run on is built from this description on first use (:mod:`toolkit.lab.hostmachine`)
+and changes from then on; this model stays what the scenario said.
+"""
 
 from __future__ import annotations
 
@@ -119,11 +123,9 @@ class LabHost(_Model):
     users: list[LabUser] = Field(default_factory=list)
     agent: LabAgent = Field(default_factory=LabAgent)
     registry: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    scheduled_tasks: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    backups: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     faults: LabFaults = Field(default_factory=LabFaults)
     # Scenario metadata, not host state: the JumpCloud usernames this host is expected to end up with
-    # (for diagnose tests and inventories). Simulations never read it.
+    # (for diagnose tests and inventories). The machine never reads it.
     jc_users: list[str] = Field(default_factory=list)
     # --- Windows model (toolkit.lab.windows) fields; the defaults keep existing scenarios meaning the same.
     is_64bit_os: bool = True
@@ -138,20 +140,18 @@ class LabHost(_Model):
     windows_faults: LabWindowsFaults = Field(default_factory=LabWindowsFaults)
     # When this host's state was loaded (time.monotonic()); the agent's timed events count from here.
     _loaded_at: float = PrivateAttr(default_factory=time.monotonic)
+    # The machine built from this description (toolkit.lab.hostmachine), its lock, and the monotonic time
+    # its clock was last brought to.
+    _lab_machine: Any = PrivateAttr(default=None)
+    _lab_lock: Any = PrivateAttr(default=None)
+    _lab_clock_at: float | None = PrivateAttr(default=None)
 
     @property
     def loaded_at(self) -> float:
         return self._loaded_at
 
-    @property
-    def localaccounts_available(self) -> bool:
-        """The LocalAccounts module exists only in 64-bit PowerShell on 64-bit Windows."""
-        return self.is_64bit_process
-
-    def sid_of(self, user: LabUser) -> str:
-        return f"{self.machine_sid}-{user.rid}"
-
     def find_user(self, name: str) -> LabUser | None:
-        """The account called ``name``, compared without case as Windows does."""
+        """The scenario's account called ``name``, compared without case as Windows does (the description,
+        not the machine: see :mod:`toolkit.lab.readback` for what the machine holds now)."""
         wanted = name.lower()
         return next((u for u in self.users if u.name.lower() == wanted), None)

@@ -9,10 +9,7 @@ the JSON shapes of JumpCloud's published specs (research §6) so :mod:`toolkit.l
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import re
 import secrets
 import threading
 import time
@@ -23,7 +20,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.lab.host import LabHost, LabProvision
+from toolkit.lab import readback
+from toolkit.lab.host import LabHost
+from toolkit.lab.hostmachine import catch_up, host_lock, machine_of
+from toolkit.lab.powershell import Runspace, UnsupportedConstruct, to_host_string
+from toolkit.lab.powershell.hosting import exit_code
+from toolkit.lab.windows.state import Provision
 
 LAB_API_KEY = "jcfix-lab-api-key-0123456789abcdef"  # a lab-only key, like the lab's WinRM password
 DEFAULT_ORG_ID = "5f0c000000000000000000aa"
@@ -114,7 +116,6 @@ class LabDirectory:
     org_id: str = DEFAULT_ORG_ID
     auto_sync: bool = True
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _host_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ---- building ---------------------------------------------------------------------------------
 
@@ -273,7 +274,7 @@ class LabDirectory:
 
         A user is usable when Active with a password. Its local name is the Local User Account when set.
         An existing account with exactly that name is taken over; none at all: the agent creates one (queued
-        as a :class:`LabProvision`, which the engine applies before the host's next script); an account that
+        on the host's machine, whose agent sync before the host's next script creates it); an account that
         differs only in case is neither (JumpCloud matches case-sensitively, Windows refuses the duplicate):
         the agent logs an error. Returns the local names queued.
         """
@@ -287,17 +288,19 @@ class LabDirectory:
             if user["state"] != "ACTIVATED" or not user["activated"]:
                 continue
             local = user.get("systemUsername") or user["username"]
-            existing = host.find_user(local)
-            if existing is not None and existing.name != local:
-                stamp = time.strftime("%Y/%m/%d %H:%M:%S")
-                line = f"{stamp} [1234] [ERROR] cannot create user {local}: account {existing.name} exists"
-                if line not in host.agent.log_lines:
-                    host.agent.log_lines.append(line)
-                continue
-            if local in host.agent.managed_users or any(p.username == local for p in host.agent.provisions):
-                continue
-            # Due at once: the engine's agent_sync applies it before the host's next script.
-            host.agent.provisions.append(LabProvision(username=local, after_s=0.0, full_name=user["displayname"]))
+            with host_lock(host):
+                existing = readback.account(host, local)
+                if existing is not None and existing.name != local:
+                    stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+                    readback.append_agent_log(
+                        host, f"{stamp} [1234] [ERROR] cannot create user {local}: account {existing.name} exists"
+                    )
+                    continue
+                state = machine_of(host).state
+                if local in readback.managed_users(host) or any(p.username == local for p in state.provisions):
+                    continue
+                # Due at once: the machine's agent sync (before the host's next script) creates it.
+                state.provisions.append(Provision(local, user["displayname"], state.clock))
             queued.append(local)
         return queued
 
@@ -375,26 +378,26 @@ class LabDirectory:
             run.state = "done"
 
     def _execute(self, host: LabHost, text: str) -> tuple[str, str, int]:
-        """Run a jcfix wrapper as the device's PowerShell would: ``(stdout, stderr, exit code)``."""
-        from toolkit.lab.engine import run_script
+        """Run a command's text as the device's agent does: PowerShell as SYSTEM, ``(stdout, stderr, exit code)``.
 
-        wrapped = unwrap_command(text)
-        if wrapped is None:
-            return "", "The lab runs only jcfix-wrapped scripts through Commands.", 1
-        script, parameters, relaunches = wrapped
-        with self._host_lock:
-            # A 32-bit agent PowerShell lacks LocalAccounts; the wrapper relaunches 64-bit through sysnative.
-            bitness = host.is_64bit_process
-            if relaunches:
-                host.is_64bit_process = True
+        The whole text runs (a jcfix wrapper is PowerShell: it decodes its parameters and calls the script
+        block), in a new runspace of a 64-bit process as LocalSystem. The agent's own bitness is not modelled:
+        a 32-bit agent PowerShell would take the wrapper's sysnative relaunch, which pipes stdin into a native
+        powershell.exe, which the lab cannot run.
+        """
+        with host_lock(host):
+            catch_up(host)
             try:
-                result = run_script(host, script, list(parameters.items()))
-            finally:
-                host.is_64bit_process = bitness
-        stderr = [e.message for e in result.errors]
-        if result.terminating is not None:
-            stderr.append(result.terminating.message)
-        return "\n".join(result.output), "\n".join(stderr), 1 if result.terminating is not None else 0
+                run = Runspace(machine_of(host).as_system()).run_script(text)
+            except UnsupportedConstruct as exc:
+                return "", f"the lab's PowerShell engine cannot run this command: {exc}", 1
+        stdout = "\n".join(to_host_string(o) for o in run.output)
+        stderr = [e.message for e in run.errors]
+        if run.lab_bug is not None:
+            return stdout, f"a bug of the lab (not a Windows answer): {run.lab_bug}", 1
+        if run.terminating is not None:
+            stderr.append(run.terminating.message)
+        return stdout, "\n".join(stderr), exit_code(run)
 
     def delete_command(self, command_id: str) -> bool:
         with self.lock:
@@ -404,27 +407,3 @@ class LabDirectory:
                 if run.command_id == command_id and run.state == "queued":
                     run.state = "cancelled"
         return found
-
-
-_PARAMS_LINE = re.compile(r"^\$JcfixParametersBase64 = '([A-Za-z0-9+/=]*)'$", re.MULTILINE)
-_SCRIPT_START = "$JcfixScript = {\n"
-_SCRIPT_END = "\n} # end of the jcfix script\n"
-
-
-def unwrap_command(text: str) -> tuple[str, dict[str, Any], bool] | None:
-    """The lab's reading of a jcfix Commands wrapper: ``(script, parameters, relaunches in 64-bit)``.
-
-    Written independently of the transport's builder, from the wrapper's documented layout, so a change
-    to the layout fails here rather than passing silently.
-    """
-    params = _PARAMS_LINE.search(text)
-    start = text.find(_SCRIPT_START)
-    end = text.rfind(_SCRIPT_END)
-    if params is None or start < 0 or end < start:
-        return None
-    try:
-        parameters = json.loads(base64.b64decode(params.group(1)).decode("utf-8"))
-    except ValueError:
-        return None
-    script = text[start + len(_SCRIPT_START) : end]
-    return script, dict(parameters), "sysnative" in text[end:]

@@ -48,6 +48,8 @@ from psrpcore.types import (
 
 from toolkit.lab import engine
 from toolkit.lab.host import LabHost
+from toolkit.lab.hostmachine import machine_of
+from toolkit.lab.powershell import Runspace
 from toolkit.lab.wsman import WSManFault, operation_timeout
 
 FRAGMENT_HEADER_SIZE = 21  # object id (8), fragment id (8), flags (1), length (4)
@@ -162,6 +164,15 @@ class LabShell:
         self.channels: dict[uuid.UUID, PipelineChannel] = {}
         self._pipelines_run = 0
         self._on_pipeline_done = on_pipeline_done
+        # The pool's PowerShell state (functions and variables a dot-sourced script leaves), made on first use.
+        self._runspace: Runspace | None = None
+
+    @property
+    def runspace(self) -> Runspace:
+        """The runspace every pipeline of this pool runs in (one per pool, as on Windows)."""
+        if self._runspace is None:
+            self._runspace = Runspace(machine_of(self.host))
+        return self._runspace
 
     # ---- incoming -------------------------------------------------------------------------------
 
@@ -172,6 +183,8 @@ class LabShell:
             if isinstance(event, CreatePipelineEvent):
                 self._start(event.pipeline_id)
             elif isinstance(event, (SetMaxRunspacesEvent, SetMinRunspacesEvent, ResetRunspaceStateEvent)):
+                if isinstance(event, ResetRunspaceStateEvent):
+                    self._runspace = None  # RunspacePool.ResetRunspaceState: the global scope starts afresh
                 self.pool.runspace_availability_response(event.ci, True)
             elif isinstance(event, GetAvailableRunspacesEvent):
                 busy = sum(1 for c in self.channels.values() if not c.finished)
@@ -239,10 +252,11 @@ class LabShell:
                 is_script=bool(command.is_script),
                 parameters=list(command.parameters),
                 end_of_statement=bool(command.end_of_statement),
+                use_local_scope=bool(command.use_local_scope),
             )
             for command in (metadata.commands if metadata is not None else [])
         ]
-        result = engine.run_pipeline(self.host, commands)
+        result = engine.run_pipeline(self.host, commands, self.runspace)
         pipeline = channel.pipeline
         if self._pipelines_run == 0:
             # The first pipeline of a Windows PowerShell runspace reports module preparation.

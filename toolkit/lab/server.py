@@ -199,7 +199,7 @@ class LabListener:
     """The WinRM service of one simulated host.
 
     Args:
-        host: the host's state (simulations change it in place).
+        host: the host's scenario description (its machine: toolkit.lab.hostmachine).
         endpoint: where it listens.
         certificate: the TLS certificate when ``endpoint.scheme`` is https (also used for channel binding).
         username: the accepted user (default the lab login); password likewise.
@@ -313,7 +313,9 @@ class LabListener:
         connection.respond(status, headers, body, partial=faults.drop_connection)
 
     def _control(self, connection: HttpConnection, request: HttpRequest) -> None:
-        """A lab event posted as JSON ``{"event": "sign_in"|"sign_out"|"agent_sync", "user": NAME}``.
+        """A lab event posted as JSON ``{"event": KIND, ...}``: ``sign_in``/``sign_out``/``reenrol_pin`` with
+        ``user``, ``agent_sync``, ``on_battery`` with ``value`` (true: unplugged, the default), ``advance`` with
+        ``seconds`` (time passes on the machine).
 
         Always Basic with the lab's credentials, whatever the WinRM auth of this listener: the channel
         exists only on loopback labs, to rehearse what happens between two jcfix runs.
@@ -324,13 +326,19 @@ class LabListener:
         try:
             event = json.loads(request.body or b"{}")
             kind, user = event.get("event"), event.get("user")
+            outcome: dict[str, Any] = {}
             if kind == "sign_in":
-                outcome: dict[str, Any] = {"tasks_run": events.sign_in(self.host, str(user))}
+                outcome = {"tasks_run": events.sign_in(self.host, str(user))}
             elif kind == "sign_out":
-                events.sign_out(self.host, str(user))
-                outcome = {}
+                events.sign_out(self.host, str(user), bool(event.get("profile_lingers", False)))
+            elif kind == "reenrol_pin":
+                events.reenrol_pin(self.host, str(user))
+            elif kind == "on_battery":
+                events.on_battery(self.host, bool(event.get("value", True)))
             elif kind == "agent_sync":
-                outcome = {"provisioned": events.agent_sync(self.host, now=float("inf"))}
+                outcome = {"provisioned": events.agent_sync(self.host)}
+            elif kind == "advance":
+                outcome = {"tasks_deleted": events.advance(self.host, float(event.get("seconds", 0)))}
             else:
                 raise ValueError(f"unknown event {kind!r}")
         except (ValueError, KeyError, AttributeError) as exc:

@@ -13,7 +13,7 @@ the scriptblock. When the agent's PowerShell is 32-bit and lacks LocalAccounts, 
 64-bit PowerShell through ``sysnative`` (JumpCloud's own pattern, research §1) with a fixed bootstrap
 that reads the script and the blob from stdin: no value is ever spliced into code there either.
 
-Wrapper layout (the lab reads it independently: :func:`toolkit.lab.jcdirectory.unwrap_command`)::
+Wrapper layout (the lab runs it as PowerShell, whole, on its simulated machine)::
 
     <fixed prologue>
     $JcfixParametersBase64 = '<base64 of the parameters as JSON>'

@@ -145,7 +145,7 @@ def describe(name: str) -> str:
 
 
 def load_hosts(name_or_path: str | Path, count: int | None = None, seed: int = 1) -> list[LabHost]:
-    """Fresh hosts of a scenario (simulations change them, so every call gives new objects).
+    """Fresh hosts of a scenario (each builds its own machine, which scripts change, so every call gives new objects).
 
     Args:
         name_or_path: a built-in scenario name, ``random``, or a YAML file.

@@ -6,8 +6,7 @@ and the marker keys the host's ``pin_marker`` names), ``picture_password`` regis
 ``LogonUI\\PicturePassword\\<SID>``, ``signed_in`` starts a session with the user's shell, ``profile_loaded``
 loads the profile, the agent installs its service, files and registry pointer (64-bit locations only: a
 32-bit process sees none of it), ``registry`` keys are created (paths as physical 64-bit paths).
-The old simulation's ``scheduled_tasks`` and ``backups`` are simulation bookkeeping, not Windows state,
-and are not carried over.
+Tasks and backup records are not scenario inputs: the scripts create them on the machine.
 """
 
 from __future__ import annotations

@@ -1,0 +1,183 @@
+"""Writing the run history: :class:`HistoryRecorder` records a run as it happens, one host at a time."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from toolkit.history.schema import check_version, connect
+from toolkit.recorder import RunMeta, RunSummary
+from toolkit.runner import HostReport
+from toolkit.secrets import redact
+from toolkit.settings import ConnectionSettings
+from toolkit.transport.base import HostTarget
+
+# Raw file contents (collect_facts v2 sends agent files as base64, up to 1 MiB each) above this size are
+# left out of the stored document: the history says what was read, not a copy of every agent log.
+STORED_RAW_LIMIT = 16 * 1024
+
+
+def _json(value: Any) -> str:
+    # redact() first: a Secret anywhere in the value becomes the marker, never its text.
+    return json.dumps(redact(value), default=str, separators=(",", ":"), sort_keys=True)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _compact(value: Any) -> Any:
+    """``value`` with every raw file's ``base64`` over :data:`STORED_RAW_LIMIT` replaced by its length."""
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    compact = {k: _compact(v) for k, v in value.items()}
+    raw = compact.get("base64")
+    if "present" in compact and isinstance(raw, str) and len(raw) > STORED_RAW_LIMIT:
+        compact["base64"] = None
+        compact["base64_omitted_chars"] = len(raw)
+    return compact
+
+
+def _touched(report: HostReport) -> bool:
+    """Whether the run may have changed the host (so ``jcfix undo`` has something to look at there)."""
+    for step, result in report.results:
+        if step.whatif:
+            continue
+        # A failed step counts too: a change followed by a failure is still a change (issue 10, defect 5),
+        # and its backups may sit in partial data.
+        if result.changed or result.status == "pending" or result.backups():
+            return True
+    return False
+
+
+class HistoryRecorder:
+    """Records a run into the history database, one host at a time (a :class:`RunRecorder`).
+
+    A file written by a newer jcfix is refused here, when the recorder is made (before anything connects),
+    rather than at :meth:`start`, where a recorder's failure only stops that recorder and the run would go
+    on unrecorded.
+
+    Args:
+        path: the database file (see :func:`toolkit.history.history_path`).
+        settings: the run's connection settings, to store how each host was reached (never its password).
+        parameters: the run's parameters (stored redacted).
+
+    Raises:
+        HistoryTooNewError: ``path`` was written by a newer jcfix.
+    """
+
+    def __init__(
+        self, path: Path, settings: ConnectionSettings | None = None, parameters: Mapping[str, Any] | None = None
+    ) -> None:
+        check_version(path)
+        self.path = path
+        self.settings = settings or ConnectionSettings()
+        self.parameters = dict(parameters or {})
+        self._db: sqlite3.Connection | None = None
+        self._seq: int | None = None
+        self._hosts = 0
+        self._lock = threading.Lock()
+
+    def start(self, meta: RunMeta) -> None:
+        """Insert the run's row (opening, and if need be migrating, the database)."""
+        self._db = connect(self.path)
+        with self._lock, self._db:
+            cursor = self._db.execute(
+                "INSERT INTO runs (run_id, command, playbook, user, started, check_mode, planned_hosts, parameters)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    meta.run_id,
+                    meta.command,
+                    meta.playbook,
+                    meta.user,
+                    meta.started.isoformat(timespec="seconds"),
+                    int(meta.check_mode),
+                    meta.hosts,
+                    _json(self.parameters),
+                ),
+            )
+            self._seq = cursor.lastrowid
+
+    def _reach(self, target: HostTarget) -> tuple[str, int, str, str, str | None]:
+        settings = self.settings
+        scheme = target.scheme or settings.scheme
+        port = target.port or settings.port or (5986 if scheme == "https" else 5985)
+        return target.connect_address, port, scheme, target.auth or settings.auth, target.ca_cert or settings.ca_cert
+
+    def _step_rows(self, report: HostReport) -> list[tuple[Any, ...]]:
+        return [
+            (
+                self._seq,
+                report.target.name,
+                position,
+                step.name or step.action.name,
+                step.action.name,
+                int(step.whatif),
+                result.status,
+                int(result.changed),
+                result.error.category if result.error else None,
+                result.error.message if result.error else None,
+                _json(dict(step.rendered.parameters)),
+                _json(_compact(result.to_json_dict())),
+            )
+            for position, (step, result) in enumerate(report.results)
+        ]
+
+    def host_done(self, report: HostReport) -> None:
+        """Insert one host and its steps, and commit."""
+        assert self._db is not None and self._seq is not None, "start() first"
+        address, port, scheme, auth, ca_cert = self._reach(report.target)
+        steps = self._step_rows(report)
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO hosts (run_seq, position, host, status, reason, touched, changed, address,"
+                " port, scheme, auth, ca_cert, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._seq,
+                    self._hosts,
+                    report.target.name,
+                    report.status,
+                    getattr(report, "reason", None),
+                    int(_touched(report)),
+                    int(report.changed),
+                    address,
+                    port,
+                    scheme,
+                    auth,
+                    ca_cert,
+                    _now(),
+                ),
+            )
+            # Columns named: a migrated file may order them differently from a new one.
+            self._db.executemany(
+                "INSERT OR REPLACE INTO steps (run_seq, host, position, name, action, whatif, status, changed,"
+                " error_category, error_message, parameters, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                steps,
+            )
+        self._hosts += 1
+
+    def finish(self, summary: RunSummary) -> None:
+        """Store how the run ended, and close the database."""
+        assert self._db is not None and self._seq is not None, "start() first"
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE runs SET ended = ?, counts = ?, interrupted = ?, exit_code = ?, stopped_reason = ?"
+                " WHERE seq = ?",
+                (
+                    summary.ended.isoformat(timespec="seconds"),
+                    _json(summary.counts),
+                    int(summary.interrupted),
+                    summary.exit_code,
+                    summary.stopped_reason,
+                    self._seq,
+                ),
+            )
+        self._db.close()
+        self._db = None
