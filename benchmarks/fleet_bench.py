@@ -2,9 +2,10 @@
 naive ``Client.execute_ps`` approach, measured side by side in one run. Not a test: it prints numbers.
 
 The lab runs in its own process (``python -m toolkit.lab.server --addressing addresses``: every host on
-its own 127.0.x.y at port 5985) with an injected latency on every HTTP response. Each client variant runs
-in its own subprocess, so its CPU time and peak RSS are its own; HTTP requests are counted on the lab
-side (the listeners' ``requests_served``, written by the lab on SIGUSR1), never by the client.
+its own 127.0.x.y from 127.0.100.1, at a free port, so it runs beside a ``jcfix lab up``) with an injected
+latency on every HTTP response. Each client variant runs in its own subprocess, so its CPU time and peak
+RSS are its own; HTTP requests are counted on the lab side (the listeners' ``requests_served``, written by
+the lab on SIGUSR1), never by the client.
 
 Variants, each with the same 32 hosts in flight (jcfix's default ``--forks``):
 
@@ -249,6 +250,11 @@ class Lab:
                 str(hosts),
                 "--addressing",
                 "addresses",
+                # Away from a running `jcfix lab up` (127.0.10.1 at 5985): its own addresses, free ports.
+                "--base-address",
+                "127.0.100.1",
+                "--port",
+                "0",
                 "--latency-ms",
                 str(latency_ms),
                 "--inventory",

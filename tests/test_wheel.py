@@ -117,8 +117,10 @@ def test_wheel_ships_every_template(built_wheel: Path) -> None:
 
 
 def expected_wheel_files() -> set[str]:
-    """What the checkout says the wheel must hold: every module of toolkit/, every template and playbook."""
-    files = {p.relative_to(CHECKOUT).as_posix() for p in (CHECKOUT / "toolkit").rglob("*.py")}
+    """What the checkout says the wheel must hold: every file of toolkit/ (modules, report templates, scenarios,
+    py.typed...), every PowerShell template and playbook."""
+    files = {p.relative_to(CHECKOUT).as_posix() for p in (CHECKOUT / "toolkit").rglob("*") if p.is_file()}
+    files = {f for f in files if not f.endswith((".pyc", ".pyo"))}
     files |= {f"toolkit/ps_templates/{p.name}" for p in (CHECKOUT / "ps_templates").glob("*.ps1.j2")}
     for pattern in ("*.yml", "*.yaml"):
         files |= {f"toolkit/playbooks/{p.name}" for p in (CHECKOUT / "playbooks").glob(pattern)}

@@ -14,7 +14,7 @@ target jcfix never changes (see the allow-lists here, mirrored in ``undo_run.ps1
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
@@ -24,10 +24,10 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
 LOCAL_SID_PATTERN = r"^S-1-5-21-\d+-\d+-\d+-\d+$"
 ISO_UTC_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 # The only targets undo may restore (undo_run.ps1.j2 checks the same on the host).
-SYSTEM_POLICY_SUBKEY = "SOFTWARE\\Policies\\Microsoft\\Windows\\System"
+SYSTEM_POLICY_SUBKEY: Final = "SOFTWARE\\Policies\\Microsoft\\Windows\\System"
 ALLOWED_POLICY_NAMES = ("AllowDomainPINLogon", "BlockDomainPicturePassword")
 PICTURE_PASSWORD_SUBKEY = "SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\LogonUI\\PicturePassword"
-TASK_PATH = "\\jcfix\\"
+TASK_PATH: Final = "\\jcfix\\"
 # The value kinds Get-JcfixRegistryTree saves (Microsoft.Win32.RegistryValueKind names).
 ValueKind = Literal["String", "ExpandString", "Binary", "DWord", "QWord", "MultiString"]
 MAX_TREE_DEPTH = 32
@@ -178,7 +178,7 @@ BackupRecord = Annotated[
     RenameRecord | RegistryRecord | PolicyRecord | TaskRecord | MsaUnlinkRecord | NgcWipeRecord,
     Field(discriminator="kind"),
 ]
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(BackupRecord)
+_ADAPTER: TypeAdapter[BackupRecord] = TypeAdapter(BackupRecord)
 
 BACKUP_FILE_RE = re.compile(r"^\d{3}-[a-z_]+\.json$")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import IntEnum
+
+from toolkit.models import HostStatus
 
 
 class ExitCode(IntEnum):
@@ -16,16 +19,19 @@ class ExitCode(IntEnum):
     TIMEOUT = 7  # verify gave up waiting: the account did not appear (or was not taken over) in time
 
 
-def for_statuses(statuses: list[str]) -> ExitCode:
+def for_statuses(statuses: Collection[str]) -> ExitCode:
     """The exit code for a run whose hosts ended with ``statuses`` (worst first).
 
     Failure classes win over a change: a host that changed and then failed is ``failed`` here (exit 3), and
     the reports and history say the change happened ("failed (changed)", ``changed_then_failed``).
     """
-    if "unreachable" in statuses:
-        return ExitCode.UNREACHABLE
-    if "failed" in statuses:
-        return ExitCode.FAILED
-    if "changed" in statuses or "pending" in statuses:
-        return ExitCode.CHANGED
+    # Worst first; each value is a HostStatus, so a misspelt one is a type error rather than a silent miss.
+    ladder: tuple[tuple[tuple[HostStatus, ...], ExitCode], ...] = (
+        (("unreachable",), ExitCode.UNREACHABLE),
+        (("failed",), ExitCode.FAILED),
+        (("changed", "pending"), ExitCode.CHANGED),
+    )
+    for values, code in ladder:
+        if any(value in statuses for value in values):
+            return code
     return ExitCode.OK

@@ -26,33 +26,38 @@ Either way the result is a *value* that travels as a PSRP parameter, never Power
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from toolkit.expression_tree import (
+    FUNCTIONS,
+    UNDEFINED,
+    BoolOp,
+    Call,
+    Compare,
+    ExpressionError,
+    List,
+    Literal,
+    Node,
+    Not,
+    Path,
+    truth,
+)
 
-class ExpressionError(Exception):
-    """A syntax error found when parsing, or a type error found when evaluating."""
+# The public names; the tree's nodes stay in toolkit.expression_tree.
+__all__ = [
+    "UNDEFINED",
+    "Expression",
+    "ExpressionError",
+    "Template",
+    "parse_expression",
+    "parse_template",
+    "parse_value",
+    "render_value",
+    "value_roots",
+]
 
-
-class _Undefined:
-    """The value of a path that does not exist."""
-
-    _instance: _Undefined | None = None
-
-    def __new__(cls) -> _Undefined:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-UNDEFINED = _Undefined()
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -82,162 +87,6 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-# ---- the syntax tree: small frozen nodes with an eval(scope) -----------------------------------
-
-
-@dataclass(frozen=True)
-class _Literal:
-    value: Any
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return self.value
-
-    def roots(self) -> set[str]:
-        return set()
-
-
-@dataclass(frozen=True)
-class _Path:
-    parts: tuple[str, ...]
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        value: Any = scope
-        for part in self.parts:
-            if isinstance(value, Mapping):
-                value = value.get(part, UNDEFINED)
-            elif isinstance(value, (list, tuple)) and part.isdigit():
-                index = int(part)
-                value = value[index] if index < len(value) else UNDEFINED
-            else:
-                return UNDEFINED
-            if value is UNDEFINED:
-                return UNDEFINED
-        return value
-
-    def roots(self) -> set[str]:
-        return {self.parts[0]}
-
-    def __str__(self) -> str:
-        return ".".join(self.parts)
-
-
-@dataclass(frozen=True)
-class _List:
-    items: tuple[Any, ...]
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return [item.eval(scope) for item in self.items]
-
-    def roots(self) -> set[str]:
-        return set().union(*(item.roots() for item in self.items)) if self.items else set()
-
-
-@dataclass(frozen=True)
-class _Not:
-    operand: Any
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return not _truth(self.operand.eval(scope))
-
-    def roots(self) -> set[str]:
-        return self.operand.roots()
-
-
-@dataclass(frozen=True)
-class _BoolOp:
-    op: str
-    operands: tuple[Any, ...]
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        if self.op == "and":
-            return all(_truth(o.eval(scope)) for o in self.operands)
-        return any(_truth(o.eval(scope)) for o in self.operands)
-
-    def roots(self) -> set[str]:
-        return set().union(*(o.roots() for o in self.operands))
-
-
-def _plain(value: Any) -> Any:
-    return None if value is UNDEFINED else value
-
-
-def _compare(op: str, left: Any, right: Any) -> bool:
-    left, right = _plain(left), _plain(right)
-    if op == "==":
-        return bool(left == right)
-    if op == "!=":
-        return bool(left != right)
-    if op in ("in", "not in"):
-        if not isinstance(right, (list, tuple, str, Mapping)):
-            if right is None:
-                return op == "not in"
-            raise ExpressionError(f"'{op}' needs a list or text on its right, not {type(right).__name__}")
-        if isinstance(right, str) and not isinstance(left, str):
-            raise ExpressionError(f"'{op}' text needs text on its left, not {type(left).__name__}")
-        found = left in right
-        return found if op == "in" else not found
-    numbers = (int, float)
-    if not (
-        (isinstance(left, numbers) and isinstance(right, numbers)) or (isinstance(left, str) and isinstance(right, str))
-    ) or isinstance(left, bool):
-        raise ExpressionError(f"cannot order {type(left).__name__} and {type(right).__name__} with {op}")
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
-
-
-@dataclass(frozen=True)
-class _Compare:
-    op: str
-    left: Any
-    right: Any
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return _compare(self.op, self.left.eval(scope), self.right.eval(scope))
-
-    def roots(self) -> set[str]:
-        return self.left.roots() | self.right.roots()
-
-
-def _has_finding(scope: Mapping[str, Any], *codes: Any) -> bool:
-    wanted = {str(c) for c in codes}
-    return any(f.get("code") in wanted for f in scope.get("findings") or [])
-
-
-def _count(scope: Mapping[str, Any], value: Any) -> int:
-    if value is UNDEFINED or value is None:
-        return 0
-    if not isinstance(value, (list, tuple, str, Mapping)):
-        raise ExpressionError(f"count() needs a list, not {type(value).__name__}")
-    return len(value)
-
-
-def _defined(scope: Mapping[str, Any], value: Any) -> bool:
-    return value is not UNDEFINED
-
-
-# The only functions an expression can call; each gets the scope and its evaluated arguments.
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "has_finding": _has_finding,  # has_finding('CASE_MISMATCH', ...): any finding so far with one of these codes
-    "count": _count,  # count(list): its length (0 when undefined)
-    "defined": _defined,  # defined(path): the path exists
-}
-
-
-@dataclass(frozen=True)
-class _Call:
-    name: str
-    args: tuple[Any, ...]
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return FUNCTIONS[self.name](scope, *(a.eval(scope) for a in self.args))
-
-    def roots(self) -> set[str]:
-        return set().union(*(a.roots() for a in self.args)) if self.args else set()
-
-
-def _truth(value: Any) -> bool:
-    return bool(_plain(value))
-
-
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
@@ -260,55 +109,56 @@ class _Parser:
             found = "the end" if token is None else repr(token[1])
             raise ExpressionError(f"expected {value!r}, found {found}")
 
-    def parse(self) -> Any:
+    def parse(self) -> Node:
         if not self.tokens:
             raise ExpressionError("empty expression")
         node = self.parse_or()
-        if self.peek() is not None:
-            raise ExpressionError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        token = self.peek()
+        if token is not None:
+            raise ExpressionError(f"unexpected {token[1]!r}")
         return node
 
-    def parse_or(self) -> Any:
+    def parse_or(self) -> Node:
         operands = [self.parse_and()]
         while self.accept("or"):
             operands.append(self.parse_and())
-        return operands[0] if len(operands) == 1 else _BoolOp("or", tuple(operands))
+        return operands[0] if len(operands) == 1 else BoolOp("or", tuple(operands))
 
-    def parse_and(self) -> Any:
+    def parse_and(self) -> Node:
         operands = [self.parse_not()]
         while self.accept("and"):
             operands.append(self.parse_not())
-        return operands[0] if len(operands) == 1 else _BoolOp("and", tuple(operands))
+        return operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))
 
-    def parse_not(self) -> Any:
+    def parse_not(self) -> Node:
         if self.accept("not"):
-            return _Not(self.parse_not())
+            return Not(self.parse_not())
         return self.parse_compare()
 
-    def parse_compare(self) -> Any:
+    def parse_compare(self) -> Node:
         left = self.parse_operand()
         token = self.peek()
         if token is None:
             return left
         if token[1] in ("==", "!=", "<", "<=", ">", ">=", "in") and token[0] in ("op", "name"):
             self.position += 1
-            return _Compare(token[1], left, self.parse_operand())
+            return Compare(token[1], left, self.parse_operand())
         if token[1] == "not" and self.peek(1) == ("name", "in"):
             self.position += 2
-            return _Compare("not in", left, self.parse_operand())
+            return Compare("not in", left, self.parse_operand())
         return left
 
-    def parse_operand(self) -> Any:
+    def parse_operand(self) -> Node:
         token = self.peek()
         if token is None:
             raise ExpressionError("expression ends too early")
         kind, value = token
         self.position += 1
         if kind == "number":
-            return _Literal(float(value) if "." in value else int(value))
+            return Literal(float(value) if "." in value else int(value))
         if kind == "string":
             body = value[1:-1]
-            return _Literal(re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body))
+            return Literal(re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body))
         if value == "(":
             node = self.parse_or()
             self.expect(")")
@@ -320,10 +170,10 @@ class _Parser:
                 while self.accept(","):
                     items.append(self.parse_or())
                 self.expect("]")
-            return _List(tuple(items))
+            return List(tuple(items))
         if kind == "name":
             if value in ("true", "false", "null"):
-                return _Literal({"true": True, "false": False, "null": None}[value])
+                return Literal({"true": True, "false": False, "null": None}[value])
             if value in _KEYWORDS:
                 raise ExpressionError(f"unexpected {value!r}")
             if self.accept("("):
@@ -335,7 +185,7 @@ class _Parser:
                     while self.accept(","):
                         args.append(self.parse_or())
                     self.expect(")")
-                return _Call(value, tuple(args))
+                return Call(value, tuple(args))
             parts = [value]
             while self.accept("."):
                 part = self.peek()
@@ -343,7 +193,7 @@ class _Parser:
                     raise ExpressionError(f"expected a name after '.' in {'.'.join(parts)}")
                 self.position += 1
                 parts.append(part[1])
-            return _Path(tuple(parts))
+            return Path(tuple(parts))
         raise ExpressionError(f"unexpected {value!r}")
 
 
@@ -352,7 +202,7 @@ class Expression:
     """A parsed expression: evaluate it with :meth:`evaluate`; :attr:`roots` are the names it reads."""
 
     source: str
-    node: Any
+    node: Node
 
     @property
     def roots(self) -> set[str]:
@@ -364,7 +214,7 @@ class Expression:
 
     def test(self, scope: Mapping[str, Any]) -> bool:
         """The expression as a condition."""
-        return _truth(self.evaluate(scope))
+        return truth(self.evaluate(scope))
 
 
 def parse_expression(text: str) -> Expression:
@@ -388,7 +238,11 @@ class Template:
 
     @property
     def roots(self) -> set[str]:
-        return set().union(*(p.roots for p in self.parts if isinstance(p, Expression)))
+        names: set[str] = set()
+        for part in self.parts:
+            if isinstance(part, Expression):
+                names |= part.roots
+        return names
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         values = []
@@ -453,8 +307,12 @@ def value_roots(value: Any) -> set[str]:
     """The scope names a parsed value reads."""
     if isinstance(value, Template):
         return value.roots
+    items: list[Any] = []
     if isinstance(value, Mapping):
-        return set().union(*(value_roots(v) for v in value.values())) if value else set()
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return set().union(*(value_roots(v) for v in value)) if value else set()
-    return set()
+        items = list(value.values())
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        items = list(value)
+    names: set[str] = set()
+    for item in items:
+        names |= value_roots(item)
+    return names

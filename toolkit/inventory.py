@@ -157,11 +157,36 @@ def _target(name: str, values: dict[str, Any], locations: Locations, path: tuple
 _TOP_KEYS = {"hosts", "groups", "vars", "ca_cert"}
 
 
+# name -> (values merged so far, groups, path of its entry for errors); insertion order is host order.
+_Merged = dict[str, tuple[dict[str, Any], list[str], tuple[str | int, ...]]]
+
+
 def load_yaml_inventory(path: Path) -> list[HostTarget]:
     """Hosts from a YAML inventory; errors name the file, the line and the field."""
     document, locations = load_yaml(path, "inventory")
     if document is None:
         document = {}
+    ca_cert, common = _top_level(document, locations)
+    hosts = _mapping(document.get("hosts"), locations, ("hosts",), "hosts")
+    groups = _mapping(document.get("groups"), locations, ("groups",), "groups")
+    merged: _Merged = {str(name): ({**common}, [], ("hosts", name)) for name in hosts}
+    for group_name, group in groups.items():
+        _merge_group(group_name, group, common, merged, locations)
+    targets = []
+    for name, (values, member_groups, where) in merged.items():
+        entry = hosts.get(name)
+        values.update(_mapping(entry, locations, where, f"host {name!r}"))
+        if member_groups:
+            values[GROUP_NAMES_VAR] = member_groups
+        values.setdefault("ca_cert", ca_cert)
+        if values["ca_cert"] is None:
+            del values["ca_cert"]
+        targets.append(_target(name, values, locations, where))
+    return targets
+
+
+def _top_level(document: Any, locations: Locations) -> tuple[str | None, dict[str, Any]]:
+    """The inventory's top-level checks; returns its ``ca_cert`` and its common ``vars``."""
     if not isinstance(document, dict):
         raise UsageError(f"{locations.where(())}: an inventory is a mapping with 'hosts:' and/or 'groups:'")
     for key in document:
@@ -176,52 +201,39 @@ def load_yaml_inventory(path: Path) -> list[HostTarget]:
     _check_connection(common, locations, ("vars",))
     if "address" in common:
         raise _fail(locations, ("vars", "address"), "an address belongs to one host, not to every host")
-    hosts = _mapping(document.get("hosts"), locations, ("hosts",), "hosts")
-    groups = _mapping(document.get("groups"), locations, ("groups",), "groups")
+    return ca_cert, common
 
-    # name -> (values merged so far, groups, path of its entry for errors); insertion order is host order.
-    merged: dict[str, tuple[dict[str, Any], list[str], tuple[str | int, ...]]] = {}
-    for name in hosts:
-        merged[str(name)] = ({**common}, [], ("hosts", name))
-    for group_name, group in groups.items():
-        gpath: tuple[str | int, ...] = ("groups", group_name)
-        group = _mapping(group, locations, gpath, f"group {group_name!r}")
-        unknown = set(group) - {"hosts", "vars"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise _fail(locations, (*gpath, key), "unknown key (a group has hosts and vars)")
-        group_vars = _mapping(group.get("vars"), locations, (*gpath, "vars"), "vars")
-        _check_connection(group_vars, locations, (*gpath, "vars"))
-        if "address" in group_vars:
-            raise _fail(locations, (*gpath, "vars", "address"), "an address belongs to one host, not to a group")
-        members = group.get("hosts") or []
-        entries: dict[str, Any]
-        if isinstance(members, list):
-            for index, member in enumerate(members):
-                if not isinstance(member, str):
-                    raise _fail(locations, (*gpath, "hosts", index), "must be a host name")
-            entries = dict.fromkeys(members)
-        elif isinstance(members, dict):
-            entries = members
-        else:
-            raise _fail(locations, (*gpath, "hosts"), "must be a list of host names or a mapping of hosts")
-        for member, entry in entries.items():
-            epath: tuple[str | int, ...] = (*gpath, "hosts", member)
-            values, member_groups, where = merged.setdefault(str(member), ({**common}, [], epath))
-            values.update(group_vars)
-            values.update(_mapping(entry, locations, epath, f"host {member!r}"))
-            member_groups.append(str(group_name))
-    targets = []
-    for name, (values, member_groups, where) in merged.items():
-        entry = hosts.get(name)
-        values.update(_mapping(entry, locations, where, f"host {name!r}"))
-        if member_groups:
-            values[GROUP_NAMES_VAR] = member_groups
-        values.setdefault("ca_cert", ca_cert)
-        if values["ca_cert"] is None:
-            del values["ca_cert"]
-        targets.append(_target(name, values, locations, where))
-    return targets
+
+def _merge_group(group_name: str, group: Any, common: dict[str, Any], merged: _Merged, locations: Locations) -> None:
+    """Add one group's vars and name to each of its members in ``merged`` (members new so far are added)."""
+    gpath: tuple[str | int, ...] = ("groups", group_name)
+    group = _mapping(group, locations, gpath, f"group {group_name!r}")
+    unknown = set(group) - {"hosts", "vars"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _fail(locations, (*gpath, key), "unknown key (a group has hosts and vars)")
+    group_vars = _mapping(group.get("vars"), locations, (*gpath, "vars"), "vars")
+    _check_connection(group_vars, locations, (*gpath, "vars"))
+    if "address" in group_vars:
+        raise _fail(locations, (*gpath, "vars", "address"), "an address belongs to one host, not to a group")
+    for member, entry in _group_members(group.get("hosts") or [], locations, gpath).items():
+        epath: tuple[str | int, ...] = (*gpath, "hosts", member)
+        values, member_groups, _ = merged.setdefault(str(member), ({**common}, [], epath))
+        values.update(group_vars)
+        values.update(_mapping(entry, locations, epath, f"host {member!r}"))
+        member_groups.append(str(group_name))
+
+
+def _group_members(members: Any, locations: Locations, gpath: tuple[str | int, ...]) -> dict[str, Any]:
+    """A group's ``hosts``: a list of names, or a mapping of names to per-host values."""
+    if isinstance(members, list):
+        for index, member in enumerate(members):
+            if not isinstance(member, str):
+                raise _fail(locations, (*gpath, "hosts", index), "must be a host name")
+        return dict.fromkeys(members)
+    if isinstance(members, dict):
+        return members
+    raise _fail(locations, (*gpath, "hosts"), "must be a list of host names or a mapping of hosts")
 
 
 def _csv_list(cell: str) -> list[str]:

@@ -16,7 +16,9 @@
       - action: diagnose
         when: not check_mode and before.blockers > 0
 
-Each step runs one action (``action:`` is a name from ``jcfix templates``, or ``diagnose``). ``params``
+Each step runs one action (``action:`` is a name from ``jcfix templates``) or a declared pseudo-action:
+``diagnose`` (collect_facts + the one diagnosis, :mod:`toolkit.services.diagnose`), or ``fix_findings``
+(one step per fix that declares a :class:`~toolkit.actions.Remedy`, each looping over its findings). ``params``
 values may hold ``{{ expr }}`` placeholders and ``when`` is a condition, both in the small language of
 :mod:`toolkit.expressions` (parsed at load, never ``eval``-ed); ``when: {finding: CODE}`` is short for
 ``has_finding('CODE')``. A value only ever becomes a PSRP parameter, checked by the action's declaration.
@@ -25,7 +27,8 @@ What expressions see on a host: ``vars`` (playbook vars, then the host's invento
 (``name``), ``check_mode``, ``run`` (``id``), ``findings`` and ``blockers`` (of the latest diagnose),
 each ``register`` name (``status``, ``changed``, ``findings``, ``blockers``, ``data``, ``error``, and
 ``results`` for a loop), and ``item`` inside a loop. ``RunId`` parameters default to the run's id, so
-``jcfix undo --run-id ID`` undoes a whole playbook run on a host.
+``jcfix undo --run-id ID`` undoes a whole playbook run on a host. Running a playbook on a host:
+:mod:`toolkit.playbook_run`.
 
 A step that fails stops its host (later steps are skipped) unless it says ``continue_on_error: true``;
 every item of a loop runs either way.
@@ -35,31 +38,25 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolkit.actions import Action, get_action, registry
-from toolkit.agentfiles import DEFAULT_LOG_LINES
+from toolkit.actions import RUN_ID_PARAM, Action, PseudoAction, get_action, pseudo_actions, registry, remedies
 from toolkit.errors import UsageError
 from toolkit.expressions import (
     Expression,
     ExpressionError,
     parse_expression,
     parse_value,
-    render_value,
     value_roots,
 )
-from toolkit.results import ResultDocument, failed
-from toolkit.rules import Finding, diagnose
-from toolkit.rules.decided import DecidedFacts
-from toolkit.runner import HostChannel, HostReport, Step, skipped_result
 from toolkit.yamllines import Locations, describe_path, load_yaml, parse_yaml
 
-DIAGNOSE = "diagnose"
+DIAGNOSE = "diagnose"  # the pseudo-action collect_facts declares (toolkit.actions.collect_facts)
 PLAYBOOK_PACKAGE = "toolkit.playbooks"
 _REGISTER_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Names every expression may read; registers add theirs, loops add ``item``.
@@ -112,7 +109,7 @@ class PlaybookStep:
 
     index: int
     name: str
-    action: Action | None  # None for diagnose
+    action: Action | None  # None for a pseudo-action
     params: dict[str, Any]
     when: Expression | None
     register: str | None
@@ -120,11 +117,15 @@ class PlaybookStep:
     for_each: ForEachFindings | None
     timeout: float | None
     continue_on_error: bool
+    pseudo: PseudoAction | None = None  # the declared pseudo-action (diagnose), when the step is one
 
     @property
     def runs_action(self) -> Action:
-        """The action the step sends to the host (``collect_facts`` for diagnose)."""
-        return self.action or get_action("collect_facts")
+        """The action the step sends to the host (a pseudo-action's declared ``runs``: collect_facts)."""
+        if self.action is not None:
+            return self.action
+        assert self.pseudo is not None  # a step is an action or a pseudo-action
+        return self.pseudo.action
 
     @property
     def changes_state(self) -> bool:
@@ -154,12 +155,12 @@ def _pydantic_error(exc: ValidationError, document: Any, locations: Locations) -
     err = exc.errors()[0]
     # Keep the part of pydantic's location that exists in the document (it adds type names for unions).
     path: list[str | int] = []
-    node = document
+    node: Any = document
     for part in err["loc"]:
-        if (isinstance(node, Mapping) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and part < len(node)
-        ):
+        if isinstance(node, Mapping) and part in node:
             node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[int(part)]  # int(): mypy does not carry the narrowing of ``part`` here
         elif err["type"] in ("missing", "extra_forbidden") and isinstance(node, Mapping) and isinstance(part, str):
             path.append(part)
             break
@@ -207,21 +208,23 @@ def _check_roots(roots: set[str], known: set[str], locations: Locations, path: t
         )
 
 
-def _validate_step(
-    index: int, spec: StepSpec, known: set[str], locations: Locations
-) -> tuple[PlaybookStep, str | None]:
-    path: tuple[str | int, ...] = ("steps", index)
-    if spec.action == DIAGNOSE:
-        action = None
-        allowed = {"jc_users", "log_lines"}
+def _step_action(
+    spec: StepSpec, locations: Locations, path: tuple[str | int, ...]
+) -> tuple[PseudoAction | None, Action | None]:
+    """The step's declared pseudo-action or action, its ``params`` checked against the declaration."""
+    pseudo = pseudo_actions().get(spec.action)
+    action: Action | None = None
+    if pseudo is not None:
+        allowed = [p.name for p in pseudo.params]
         for key in spec.params:
             if key not in allowed:
-                raise _fail(locations, (*path, "params", key), f"unknown parameter of diagnose ({', '.join(allowed)})")
+                message = f"unknown parameter of {pseudo.name} ({', '.join(allowed)})"
+                raise _fail(locations, (*path, "params", key), message)
     else:
         try:
             action = get_action(spec.action)
         except UsageError:
-            names = ", ".join([DIAGNOSE, *registry()])
+            names = ", ".join([*pseudo_actions(), *registry()])
             raise _fail(locations, (*path, "action"), f"unknown action {spec.action!r} (actions: {names})") from None
         for key in spec.params:
             try:
@@ -233,10 +236,19 @@ def _validate_step(
                     locations, (*path, "params", key), "a secret is never written in a playbook; it cannot be given"
                 )
         for param in action.params:
-            if param.required and param.name not in spec.params and param.name != "RunId":
+            filled_in = action.needs_run_id and param.name == RUN_ID_PARAM  # the run's id, given by the run
+            if param.required and param.name not in spec.params and not filled_in:
                 raise _fail(locations, (*path, "params"), f"{action.name}: parameter {param.name} is required")
             if param.secret and param.required:
                 raise _fail(locations, (*path, "action"), f"{action.name} needs a secret; playbooks cannot run it")
+    return pseudo, action
+
+
+def _validate_step(
+    index: int, spec: StepSpec, known: set[str], locations: Locations
+) -> tuple[PlaybookStep, str | None]:
+    path: tuple[str | int, ...] = ("steps", index)
+    pseudo, action = _step_action(spec, locations, path)
     if spec.loop is not None and spec.for_each is not None:
         raise _fail(locations, (*path, "loop"), "give loop or for_each, not both")
     in_scope = set(known)
@@ -272,8 +284,33 @@ def _validate_step(
         for_each=spec.for_each,
         timeout=spec.timeout,
         continue_on_error=spec.continue_on_error,
+        pseudo=pseudo,
     )
     return step, spec.register_name
+
+
+def _expanded(spec: StepSpec, locations: Locations, path: tuple[str | int, ...]) -> list[StepSpec]:
+    """``spec``, or for an expanding pseudo-action (``fix_findings``) one step per declared remedy."""
+    pseudo = pseudo_actions().get(spec.action)
+    if pseudo is None or not pseudo.expands:
+        return [spec]
+    for key in ("params", "loop", "for_each", "register_name"):
+        if getattr(spec, key):
+            field_name = "register" if key == "register_name" else key
+            message = f"{pseudo.name} takes no {field_name}: each fix declares its own"
+            raise _fail(locations, (*path, field_name), message)
+    return [
+        StepSpec(
+            name=remedy.step or action.name,
+            action=action.name,
+            params=dict(remedy.params),
+            when=spec.when,
+            for_each=ForEachFindings(findings=list(remedy.findings), severity=remedy.severity),  # type: ignore[arg-type]
+            timeout=spec.timeout,
+            continue_on_error=spec.continue_on_error,
+        )
+        for action, remedy in remedies()
+    ]
 
 
 def parse_playbook(text: str, source: str) -> Playbook:
@@ -286,12 +323,13 @@ def parse_playbook(text: str, source: str) -> Playbook:
     except ValidationError as exc:
         raise _pydantic_error(exc, document, locations) from None
     known = set(SCOPE_NAMES)
-    steps = []
-    for index, step_spec in enumerate(spec.steps):
-        step, registered = _validate_step(index, step_spec, known, locations)
-        steps.append(step)
-        if registered is not None:
-            known.add(registered)
+    steps: list[PlaybookStep] = []
+    for index, written in enumerate(spec.steps):
+        for step_spec in _expanded(written, locations, ("steps", index)):
+            step, registered = _validate_step(index, step_spec, known, locations)
+            steps.append(replace(step, index=len(steps)))
+            if registered is not None:
+                known.add(registered)
     return Playbook(spec.name, source, spec.description, dict(spec.vars), tuple(steps))
 
 
@@ -315,224 +353,3 @@ def load_playbook(name_or_path: str) -> Playbook:
     if path.suffix in (".yml", ".yaml") or "/" in name_or_path:
         load_yaml(path, "playbook")  # raises the file's own error (missing, unreadable)
     raise UsageError(f"no playbook {name_or_path!r} (a file, or one of: {', '.join(shipped_playbooks())})")
-
-
-# ---- running on one host ----------------------------------------------------------------------------
-
-
-@dataclass
-class PlayOptions:
-    """How a playbook runs: check mode, the run id, and the fleet-wide stop flag."""
-
-    check_mode: bool
-    run_id: str
-    stop: Any = None  # a threading.Event; set: finish the current step, skip the rest
-
-
-@dataclass
-class HostPlayState:
-    """One host's expression scope as the playbook advances."""
-
-    scope: dict[str, Any]
-    findings: list[Finding] = field(default_factory=list)
-    facts_fresh: ResultDocument[Any] | None = None  # the last facts, until a step may have changed the host
-
-
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    """A finding as expressions and loops see it."""
-    return finding.to_dict()
-
-
-def static_steps(playbook: Playbook, check_mode: bool) -> list[Step]:
-    """One placeholder :class:`Step` per playbook step (for hosts that never started)."""
-    steps = []
-    for step in playbook.steps:
-        action = step.runs_action
-        rendered = _placeholder_rendered(action)
-        steps.append(Step(action, rendered, whatif=check_mode and step.changes_state, name=step.name))
-    return steps
-
-
-def _placeholder_rendered(action: Action) -> Any:
-    from toolkit.templates import RenderedScript
-
-    return RenderedScript(action.name, action.version, "", {})
-
-
-def _host_vars(playbook: Playbook, target_vars: Mapping[str, Any]) -> dict[str, Any]:
-    return {**playbook.vars, **target_vars}
-
-
-def _items(step: PlaybookStep, state: HostPlayState) -> list[Any] | None:
-    """The loop items of ``step`` on this host, or None for a step without a loop."""
-    if step.for_each is not None:
-        wanted = set(step.for_each.findings)
-        return [
-            finding_dict(f)
-            for f in state.findings
-            if f.code in wanted and (step.for_each.severity is None or f.severity == step.for_each.severity)
-        ]
-    if step.loop is not None:
-        items = render_value(step.loop, state.scope)
-        if not isinstance(items, list):
-            raise ExpressionError(f"loop gives a {type(items).__name__}, not a list")
-        return items
-    return None
-
-
-def _item_label(item: Any) -> str:
-    if isinstance(item, Mapping) and "code" in item:
-        who = item.get("subject") or (item.get("evidence") or {}).get("local_username") or ""
-        return f"{item['code']} {who}".strip()
-    text = str(item)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _register_value(step: PlaybookStep, results: list[ResultDocument[Any]], findings: list[Finding]) -> dict[str, Any]:
-    order = ("failed", "pending", "changed", "ok", "skipped")
-    statuses = {r.status for r in results} or {"skipped"}
-    first = results[0] if results else None
-    value: dict[str, Any] = {
-        "status": next(s for s in order if s in statuses),
-        "changed": any(r.changed for r in results),
-        "findings": [finding_dict(f) for f in findings],
-        "blockers": sum(f.severity == "blocker" for f in findings),
-        "data": first.data.model_dump(mode="json") if first is not None and first.data is not None else None,
-        "error": first.error.model_dump() if first is not None and first.error is not None else None,
-    }
-    if step.loop is not None or step.for_each is not None:
-        value["results"] = [r.to_json_dict() for r in results]
-    return value
-
-
-def _jc_users(values: Mapping[str, Any], scope: Mapping[str, Any]) -> list[str]:
-    listed = values.get("jc_users", scope["vars"].get("jc_users") or [])
-    if isinstance(listed, str):
-        listed = [listed]
-    if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
-        raise ExpressionError("jc_users must be a list of usernames")
-    return listed
-
-
-def run_playbook_on_host(
-    playbook: Playbook,
-    channel: HostChannel,
-    options: PlayOptions,
-) -> HostReport:
-    """Run every step of ``playbook`` on ``channel``'s host; never raises for host trouble."""
-    target = channel.target
-    report = HostReport(target)
-    state = HostPlayState(
-        scope={
-            "vars": _host_vars(playbook, target.vars),
-            "host": {"name": target.name, "address": target.connect_address},
-            "check_mode": options.check_mode,
-            "run": {"id": options.run_id},
-            "findings": [],
-            "blockers": 0,
-        }
-    )
-    stopped: str | None = None
-    for step in playbook.steps:
-        if stopped is None and options.stop is not None and options.stop.is_set():
-            stopped = "interrupted"
-            report.add_note(f"interrupted before step {step.index + 1} ({step.name})")
-        if stopped is not None:
-            placeholder = Step(step.runs_action, _placeholder_rendered(step.runs_action), name=step.name)
-            report.results.append((placeholder, skipped_result(step.runs_action.name, f"not run: {stopped}")))
-            continue
-        results = list(_run_step(step, state, channel, options, report))
-        if step.register is not None:
-            findings = state.findings if step.action is None else []
-            state.scope[step.register] = _register_value(step, results, findings)
-        if any(r.status == "failed" for r in results) and not step.continue_on_error:
-            stopped = f"step {step.index + 1} ({step.name}) failed"
-    return report
-
-
-def _run_step(
-    step: PlaybookStep, state: HostPlayState, channel: HostChannel, options: PlayOptions, report: HostReport
-) -> Iterator[ResultDocument[Any]]:
-    action = step.runs_action
-    whatif = options.check_mode and step.changes_state
-    try:
-        items = _items(step, state)
-    except ExpressionError as exc:
-        result = failed(action.name, "invalid_input", f"loop: {exc}")
-        report.results.append((Step(action, _placeholder_rendered(action), name=step.name), result))
-        yield result
-        return
-    iterations: list[tuple[str, Mapping[str, Any]]]
-    if items is None:
-        iterations = [(step.name, state.scope)]
-    else:
-        iterations = [(f"{step.name} [{_item_label(item)}]", {**state.scope, "item": item}) for item in items]
-        if not iterations:
-            result = skipped_result(action.name, "nothing to loop over (no matching findings or items)")
-            report.results.append((Step(action, _placeholder_rendered(action), name=step.name), result))
-            yield result
-            return
-    for name, scope in iterations:
-        placeholder = Step(action, _placeholder_rendered(action), whatif=whatif, name=name)
-        try:
-            if step.when is not None and not step.when.test(scope):
-                result = skipped_result(action.name, f"condition is false: {step.when.source}")
-                report.results.append((placeholder, result))
-                yield result
-                continue
-            values = render_value(step.params, scope)
-        except ExpressionError as exc:
-            result = failed(action.name, "invalid_input", f"{name}: {exc}")
-            report.results.append((placeholder, result))
-            yield result
-            continue
-        if step.action is None:
-            result, run_step = _diagnose(step, name, values, scope, state, channel)
-            if result.status != "failed" and result.data is not None:
-                report.diagnoses[len(report.results)] = list(state.findings)
-        else:
-            if any(p.name == "RunId" for p in action.params):
-                values.setdefault("RunId", options.run_id)
-            try:
-                rendered = action.render(values)
-            except UsageError as exc:
-                result = failed(action.name, "invalid_input", str(exc))
-                report.results.append((placeholder, result))
-                yield result
-                continue
-            run_step = Step(action, rendered, whatif=whatif, name=name)
-            result = channel.run(run_step, timeout=step.timeout)
-            if action.changes_state and not whatif:
-                state.facts_fresh = None  # the host may have changed: read facts again
-        report.results.append((run_step, result))
-        yield result
-
-
-def _diagnose(
-    step: PlaybookStep,
-    name: str,
-    values: Mapping[str, Any],
-    scope: Mapping[str, Any],
-    state: HostPlayState,
-    channel: HostChannel,
-) -> tuple[ResultDocument[Any], Step]:
-    """collect_facts (reused while nothing has changed the host) and the diagnosis rules."""
-    action = get_action("collect_facts")
-    try:
-        jc_users = _jc_users(values, scope)
-        # log_lines bounds how many ERROR/WARN lines the diagnosis keeps: decided in Python from the raw tail.
-        log_lines = int(values["log_lines"]) if "log_lines" in values else DEFAULT_LOG_LINES
-        rendered = action.render({})
-    except (ExpressionError, UsageError) as exc:
-        return failed(action.name, "invalid_input", f"{name}: {exc}"), Step(action, _placeholder_rendered(action))
-    run_step = Step(action, rendered, name=name)
-    # Batching honestly: two diagnoses with nothing state-changing between them read the same facts,
-    # so the second reuses the first's pipeline instead of running another.
-    result = state.facts_fresh if state.facts_fresh is not None else channel.run(run_step, timeout=step.timeout)
-    if result.status != "failed" and result.data is not None:
-        state.facts_fresh = result
-        decided = DecidedFacts.from_raw(result.data, log_lines=log_lines)
-        state.findings = diagnose(channel.target.name, result.data, jc_users, decided=decided)
-        state.scope["findings"] = [finding_dict(f) for f in state.findings]
-        state.scope["blockers"] = sum(f.severity == "blocker" for f in state.findings)
-    return result, run_step

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+# Host statuses in recap order: one definition, in toolkit.models (re-exported here for the reports).
+from toolkit.models import HOST_STATUSES as HOST_STATUSES
+
 if TYPE_CHECKING:
     from toolkit.runner import HostReport
 
-# Host statuses in recap order; every host of a run ends with exactly one of them.
-HOST_STATUSES: tuple[str, ...] = ("ok", "changed", "pending", "failed", "unreachable", "skipped")
 
 
 @dataclass(frozen=True)

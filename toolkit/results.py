@@ -17,28 +17,28 @@ records beside a valid document keep that document's ``changed`` and ``data`` (i
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
-SCHEMA_VERSION = 1
+# Re-exported: the values are defined once, in toolkit.models.
+from toolkit.models import STATUSES as STATUSES
+from toolkit.models import ErrorCategory as ErrorCategory
+from toolkit.models import Status as Status
 
-Status = Literal["ok", "changed", "pending", "skipped", "failed"]
-STATUSES: tuple[str, ...] = ("ok", "changed", "pending", "skipped", "failed")
-
-# Why a result failed. Transport classes first, then what went wrong on or with the script.
-ErrorCategory = Literal[
-    "unreachable",  # DNS, refused, connect/read timeout, dropped connection, per-host deadline
-    "auth_failed",  # the host refused the credentials
-    "protocol",  # a WSMan fault or a PSRP state the client did not expect
-    "script_failed",  # the script raised, or wrote error records
-    "invalid_result",  # the script's output broke the result contract
-    "invalid_input",  # the script refused its parameters or a precondition, before changing anything
-    "verify_failed",  # the change was made, but reading it back does not show the intended state
-]
+SCHEMA_VERSION: Final = 1
 
 # The keys every document on the wire carries.
 WIRE_KEYS: tuple[str, ...] = ("schema", "action", "status", "changed", "data", "findings", "error")
@@ -55,15 +55,66 @@ class ErrorInfo(BaseModel):
     message: str
 
 
-class Finding(BaseModel):
-    """Something a script or a rule noticed; rules in Python add most of them."""
+Severity = Literal["blocker", "warning", "info"]
+SEVERITY_ORDER: dict[str, int] = {"blocker": 0, "warning": 1, "info": 2}
 
-    model_config = ConfigDict(extra="forbid")
+
+class Finding(BaseModel):
+    """Something a script or a diagnosis rule noticed: the one finding model of jcfix.
+
+    Attributes:
+        code: stable identifier (``CASE_MISMATCH``...), documented in the README.
+        severity: ``blocker`` stops takeover/provisioning; ``warning`` may; ``info`` is context.
+        message: one line in the admin's words.
+        subject: the JumpCloud username it concerns, or None for host-wide findings.
+        evidence: the facts it rests on, as read from the host.
+        fix: the exact jcfix command that fixes it, when there is one.
+
+    Built positionally or by keyword (``Finding("CASE_MISMATCH", "blocker", "...", subject="Jonathan")``).
+    In a result document on the wire, ``subject`` and ``fix`` appear only when set (scripts send neither);
+    :meth:`to_dict` always has every key.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
-    severity: Literal["blocker", "warning", "info"]
+    severity: Severity
     message: str
+    subject: str | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+    fix: str | None = None
+
+    def __init__(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        subject: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(
+            code=code, severity=severity, message=message, subject=subject, evidence=evidence or {}, fix=fix
+        )
+
+    @model_serializer(mode="wrap")
+    def _wire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        for key in ("subject", "fix"):
+            if dumped.get(key) is None:
+                dumped.pop(key, None)
+        return dumped
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready (``subject`` and ``fix`` as None when unset)."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "subject": self.subject,
+            "evidence": copy.deepcopy(self.evidence),
+            "fix": self.fix,
+        }
 
 
 class ResultDocument(BaseModel, Generic[DataT]):
@@ -141,14 +192,14 @@ class RawOutput:
     terminating_error: str | None = None
 
 
-def failed(action: str, category: str, message: str) -> ResultDocument[Any]:
+def failed(action: str, category: ErrorCategory, message: str) -> ResultDocument[Any]:
     """A ``failed`` document made on the Python side (transport errors, contract violations)."""
     return ResultDocument[BaseModel](
         schema=SCHEMA_VERSION,
         action=action,
         status="failed",
         changed=False,
-        error=ErrorInfo(category=category, message=message),  # type: ignore[arg-type]
+        error=ErrorInfo(category=category, message=message),
     )
 
 
@@ -250,7 +301,7 @@ def _host_errors(action: str, raw: RawOutput, data_model: type[DataT], message: 
 
 def summarise(results: Sequence[ResultDocument[Any]]) -> dict[str, int]:
     """Counts by status, in the shared status order."""
-    counts = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     for result in results:
         counts[result.status] += 1
     return counts

@@ -10,299 +10,63 @@ from the target list as slots free up, so memory does not grow with the fleet), 
 ``serial`` batches, stopping new hosts when ``max_fail_percent`` is exceeded or a stop is requested;
 every host that was not started still yields a ``skipped`` report that says why.
 
-Retry policy (:class:`RetryPolicy`): only ``unreachable`` transport errors are retried (refused,
-timed out, dropped, 502/503/504), never a refused password, a protocol fault or a script's own
-failure, and never past the host's deadline. A read-only step is simply run again on a fresh
-session. A state-changing step that may have run is not re-run blindly: its ``-WhatIf`` check runs
-first, and the change is applied again only when the check says it is still needed. A step whose
-document came back is never retried, and one that reports ``changed: true`` (even ``failed``) never
-runs again.
+The per-host connection and its retry policy are in :mod:`toolkit.transport.channel`; the report
+models (:class:`Step`, :class:`HostReport`) in :mod:`toolkit.models`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import math
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
-from pydantic import BaseModel
-
-from toolkit.actions import Action
 from toolkit.errors import UsageError
-from toolkit.results import SCHEMA_VERSION, Finding, ResultDocument, failed, status_label
+from toolkit.models import (
+    FAILURE_STATUSES,
+    SKIPPED_FINDING,
+    ErrorCategory,
+    HostReport,
+    Step,
+    skip_reason,
+    skipped_result,
+)
+from toolkit.results import failed
 from toolkit.settings import ConnectionSettings
-from toolkit.templates import RenderedScript
-from toolkit.transport.base import HostSession, HostTarget, TransportError
+from toolkit.transport.base import HostTarget
+from toolkit.transport.channel import (
+    HostChannel,
+    RetryPolicy,
+    StepTimeout,
+    _default_session_factory,
+    is_transient,
+)
+from toolkit.transport.registry import SessionFactory
 
-SessionFactory = Callable[[HostTarget, ConnectionSettings], HostSession]
+__all__ = [
+    "SKIPPED_FINDING",
+    "FleetControl",
+    "HostChannel",
+    "HostReport",
+    "RetryPolicy",
+    "SessionFactory",
+    "Step",
+    "StepTimeout",
+    "batch_sizes",
+    "is_transient",
+    "parse_serial",
+    "run_fleet",
+    "run_host",
+    "run_hosts",
+    "skip_reason",
+    "skipped_result",
+]
 
 # Extra seconds the runner waits past a host's deadline before it stops waiting for the worker:
 # the transport itself gives up at the deadline, this only covers a worker stuck outside it.
 DEADLINE_GRACE_S = 5.0
-
-
-@dataclass(frozen=True)
-class Step:
-    """One action to run on a host, already rendered, in apply or check (``-WhatIf``) mode.
-
-    ``name`` is what reports call the step (a playbook step's name); it defaults to the action's name.
-    """
-
-    action: Action
-    rendered: RenderedScript
-    whatif: bool = False
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            object.__setattr__(self, "name", self.action.name)
-
-
-@dataclass
-class HostReport:
-    """Everything one host produced: a result per planned step, in order.
-
-    ``skipped_reason`` marks a host that was never started (``--max-fail-percent`` reached, Ctrl-C):
-    its status is then ``skipped`` and ``reason`` says why.
-    """
-
-    target: HostTarget
-    results: list[tuple[Step, ResultDocument[Any]]] = field(default_factory=list)
-    skipped_reason: str | None = None
-    note: str | None = None
-    retries: int = 0  # sessions reopened after a transient (unreachable) error
-    failure_category: str | None = None  # set when the host failed as a whole (worker lost, past the deadline)
-    # The diagnosis rules' findings for the result at each position, set by whoever ran the rules over that
-    # step's facts (a playbook's diagnose step), so reports and exit codes judge by that same diagnosis.
-    diagnoses: dict[int, list[Any]] = field(default_factory=dict)
-
-    @property
-    def reason(self) -> str | None:
-        """Why the host was skipped or stopped early, else None."""
-        return self.skipped_reason or self.note
-
-    @property
-    def status(self) -> str:
-        """The host's overall status: ``unreachable`` when it could not be reached, else the worst step."""
-        if self.skipped_reason is not None:
-            return "skipped"
-        if self.failure_category is not None:
-            return "unreachable" if self.failure_category == "unreachable" else "failed"
-        for _, result in self.results:
-            if result.status == "failed" and result.error is not None and result.error.category == "unreachable":
-                return "unreachable"
-        # A step skipped by its condition does not make the host "skipped": only a host where nothing ran is.
-        order = ("failed", "pending", "changed", "ok", "skipped")
-        statuses = {result.status for _, result in self.results}
-        return next((s for s in order if s in statuses), "ok")
-
-    @property
-    def changed(self) -> bool:
-        """Whether any step changed the host (check-mode steps never do), including steps that failed after."""
-        return any(result.changed and not step.whatif for step, result in self.results)
-
-    @property
-    def label(self) -> str:
-        """The host's status in words: ``failed (changed)`` when something changed before the failure."""
-        return status_label(self.status, self.changed)
-
-    def add_note(self, text: str) -> None:
-        """Add one line to the host's note (why it stopped early, what a retry did)."""
-        self.note = f"{self.note}; {text}" if self.note else text
-
-
-def _default_session_factory(target: HostTarget, settings: ConnectionSettings) -> HostSession:
-    if getattr(settings, "via", "winrm") == "jumpcloud":
-        # --via jumpcloud: the settings are toolkit.transport.jumpcloud.JumpCloudSettings (JumpCloud Commands).
-        from toolkit.transport.jumpcloud import open_session as open_jumpcloud_session
-
-        return open_jumpcloud_session(target, settings)
-    from toolkit.transport.winrm import open_session
-
-    return open_session(target, settings)
-
-
-SKIPPED_FINDING = "STEP_SKIPPED"
-
-
-def skipped_result(action: str, reason: str) -> ResultDocument[Any]:
-    """A ``skipped`` document made on the Python side; its one ``STEP_SKIPPED`` info finding says why."""
-    return ResultDocument[BaseModel](
-        schema=SCHEMA_VERSION,
-        action=action,
-        status="skipped",
-        changed=False,
-        data=None,
-        findings=[Finding(code=SKIPPED_FINDING, severity="info", message=reason)],
-        error=None,
-    )
-
-
-def skip_reason(result: ResultDocument[Any]) -> str | None:
-    """Why a step was skipped (from :func:`skipped_result`), else None."""
-    return next((f.message for f in result.findings if f.code == SKIPPED_FINDING), None)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often a transient (``unreachable``) failure is retried, and the backoff between tries.
-
-    Attributes:
-        retries: extra attempts after the first (0: never retry).
-        backoff_s: the first wait; each later wait doubles, with up to 25% jitter, capped at ``max_backoff_s``.
-        min_time_left_s: no retry starts with less than this left of the host's deadline.
-    """
-
-    retries: int = 0
-    backoff_s: float = 1.0
-    max_backoff_s: float = 30.0
-    min_time_left_s: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.max_backoff_s, self.backoff_s * (2 ** max(0, attempt - 1)))
-        return base * (1 + random.uniform(0, 0.25))
-
-
-def is_transient(error: TransportError) -> bool:
-    """Whether ``error`` may go away by itself: the host could not be reached or stopped answering."""
-    return error.category == "unreachable"
-
-
-class HostChannel:
-    """One host's connection for a whole run: one session, reopened only after a transient error.
-
-    :meth:`run` never raises for host trouble: it returns the step's result document. After a
-    failure that is not retried the channel is *broken* and later steps return ``failed`` ("not
-    run") without touching the host. The host's deadline spans every session the channel opens.
-    """
-
-    def __init__(
-        self,
-        target: HostTarget,
-        settings: ConnectionSettings,
-        session_factory: SessionFactory = _default_session_factory,
-        retry: RetryPolicy | None = None,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.target = target
-        self.settings = settings
-        self.session_factory = session_factory
-        self.retry = retry or RetryPolicy()
-        self.stop = stop or threading.Event()
-        self.expires = time.monotonic() + settings.deadline
-        self.session: HostSession | None = None
-        self.broken: TransportError | None = None
-        self.retries = 0
-        self.notes: list[str] = []
-
-    def time_left(self) -> float:
-        return self.expires - time.monotonic()
-
-    def _open(self) -> HostSession:
-        if self.session is None:
-            # A reopened session gets what is left of the host's deadline, not a fresh one.
-            settings = replace(self.settings, deadline=max(0.1, self.time_left()))
-            session = self.session_factory(self.target, settings)
-            self.session = session
-            connect = getattr(session, "open", None)
-            if connect is not None:
-                connect()  # raises TransportError; nothing has run on the host yet
-        return self.session
-
-    def _drop_session(self) -> None:
-        session, self.session = self.session, None
-        if session is not None:
-            session.close()
-
-    def _may_retry(self, error: TransportError, attempt: int) -> bool:
-        if not is_transient(error) or attempt > self.retry.retries or self.stop.is_set():
-            return False
-        delay = self.retry.delay(attempt)
-        if self.time_left() - delay < self.retry.min_time_left_s:
-            return False
-        self._drop_session()
-        self.retries += 1
-        # Interruptible: Ctrl-C ends the wait at once.
-        return not self.stop.wait(delay)
-
-    def _attempt(self, step: Step, whatif: bool, timeout: float | None) -> ResultDocument[Any]:
-        session = self._open()
-        limit = getattr(session, "limit_to", None)
-        scope = limit(timeout) if (timeout is not None and limit is not None) else contextlib.nullcontext()
-        started = time.monotonic()
-        try:
-            with scope:
-                raw = session.run(step.rendered, whatif=whatif)
-        except TransportError:
-            if timeout is not None and time.monotonic() - started >= timeout - 0.05 and self.time_left() > 0:
-                # The step's own timeout, not the host's deadline: worded so, and not retried (the
-                # pipeline may still be running on the host).
-                raise StepTimeout(
-                    f"{self.target.name}: {step.name}: no answer within its timeout of {timeout:g}s"
-                ) from None
-            raise
-        return step.action.parse(raw)
-
-    def run(self, step: Step, *, timeout: float | None = None) -> ResultDocument[Any]:
-        """Run ``step`` (retrying transient failures per the policy); returns its result document."""
-        if self.broken is not None:
-            return failed(step.action.name, self.broken.category, f"not run: {self.broken.message}")
-        attempt = 0
-        check_first = False
-        while True:
-            attempt += 1
-            try:
-                if check_first:
-                    # The apply may have reached the host before the connection broke: ask first.
-                    check = self._attempt(step, True, timeout)
-                    if check.changed:
-                        # A step that reports it changed the host is never run again, whatever its status.
-                        self.notes.append(
-                            f"{step.name}: the connection broke during the change; its check afterwards reports "
-                            "a change already made, so it was not applied again"
-                        )
-                        return check
-                    if check.status != "changed":
-                        self.notes.append(
-                            f"{step.name}: the connection broke during the change; its check afterwards says "
-                            f"{check.status}, so it was not applied again"
-                        )
-                        return check
-                    self.notes.append(f"{step.name}: re-applied after its check showed it still needed")
-                    check_first = False
-                return self._attempt(step, step.whatif, timeout)
-            except StepTimeout as exc:
-                self.broken = TransportError("unreachable", str(exc))
-                return failed(step.action.name, "unreachable", str(exc))
-            except TransportError as exc:
-                if self._may_retry(exc, attempt):
-                    check_first = check_first or (step.action.changes_state and not step.whatif)
-                    continue
-                self.broken = exc
-                return failed(step.action.name, exc.category, exc.message)
-
-    def close(self) -> None:
-        """Close the session, if one is open; never raises."""
-        try:
-            self._drop_session()
-        except Exception:  # closing is best effort; every result is already decided
-            self.session = None
-
-    def __enter__(self) -> HostChannel:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class StepTimeout(Exception):
-    """A step ran past its own ``timeout``."""
 
 
 def run_host(
@@ -387,7 +151,7 @@ class FleetControl:
 
 
 def _counts_as_failure(report: HostReport) -> bool:
-    return report.status in ("failed", "unreachable")
+    return report.status in FAILURE_STATUSES
 
 
 def run_hosts(
@@ -439,15 +203,11 @@ def _run_batch(
     control: FleetControl,
     describe: Callable[[HostTarget], Iterable[Step]],
 ) -> Iterator[HostReport]:
+    """Run one batch from a bounded window of futures; yields a report per host as each ends."""
     waiting = iter(batch)
     running: dict[concurrent.futures.Future[HostReport], HostTarget] = {}
     started: dict[concurrent.futures.Future[HostReport], float] = {}
     failures = 0
-    grace = deadline_s + DEADLINE_GRACE_S
-
-    def threshold_reached() -> bool:
-        return max_fail_percent is not None and failures * 100 > max_fail_percent * len(batch)
-
     while True:
         if control.stop.is_set() and control.stopped_reason is None:
             control.stopped_reason = "interrupted before it started"
@@ -456,41 +216,17 @@ def _run_batch(
             target = next(waiting, None)
             if target is None:
                 break
-            future = pool.submit(work, target)
-            running[future] = target
+            running[pool.submit(work, target)] = target
         if not running:
             break
         done, _ = concurrent.futures.wait(running, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED)
-        now = time.monotonic()
-        finished: list[HostReport] = []
-        for future in done:
-            target = running.pop(future)
-            started.pop(future, None)
-            try:
-                finished.append(future.result())
-            except Exception as exc:  # a bug must cost one host, not the run
-                finished.append(
-                    _synthesised(target, describe, category="script_failed", message=f"internal error: {exc!r}")
-                )
-        for future, target in list(running.items()):
-            if future.running():
-                started.setdefault(future, now)
-            overdue = now - started.get(future, now) > grace
-            if overdue or control.abandon.is_set():
-                running.pop(future)
-                started.pop(future, None)
-                if overdue:
-                    message = f"{target.name}: no answer within the per-host deadline"
-                    finished.append(_synthesised(target, describe, category="unreachable", message=message))
-                elif future.cancel():
-                    finished.append(_synthesised(target, describe, status_reason="interrupted before it started"))
-                else:
-                    message = "interrupted while running: the last step may or may not have completed"
-                    finished.append(_synthesised(target, describe, category="script_failed", message=message))
+        finished = _collect_done(done, running, started, describe)
+        finished += _collect_overdue(running, started, deadline_s + DEADLINE_GRACE_S, control, describe)
         for report in finished:
             failures += _counts_as_failure(report)
             yield report
-        if threshold_reached() and control.stopped_reason is None:
+        over = max_fail_percent is not None and failures * 100 > max_fail_percent * len(batch)
+        if over and control.stopped_reason is None:
             control.stopped_reason = (
                 f"max-fail-percent {max_fail_percent:g} exceeded: {failures} of {len(batch)} host(s) in the batch "
                 "failed or were unreachable"
@@ -499,12 +235,63 @@ def _run_batch(
         yield _synthesised(target, describe, status_reason=control.stopped_reason or "not started")
 
 
+_Futures = dict[concurrent.futures.Future[HostReport], HostTarget]
+
+
+def _collect_done(
+    done: Iterable[concurrent.futures.Future[HostReport]],
+    running: _Futures,
+    started: dict[concurrent.futures.Future[HostReport], float],
+    describe: Callable[[HostTarget], Iterable[Step]],
+) -> list[HostReport]:
+    """The reports of finished workers (removed from ``running``); a worker that raised costs only its host."""
+    finished: list[HostReport] = []
+    for future in done:
+        target = running.pop(future)
+        started.pop(future, None)
+        try:
+            finished.append(future.result())
+        except Exception as exc:  # a bug must cost one host, not the run
+            message = f"internal error: {exc!r}"
+            finished.append(_synthesised(target, describe, category="script_failed", message=message))
+    return finished
+
+
+def _collect_overdue(
+    running: _Futures,
+    started: dict[concurrent.futures.Future[HostReport], float],
+    grace: float,
+    control: FleetControl,
+    describe: Callable[[HostTarget], Iterable[Step]],
+) -> list[HostReport]:
+    """Reports for workers past the deadline plus ``grace``, or all of them once ``control.abandon`` is set."""
+    now = time.monotonic()
+    finished: list[HostReport] = []
+    for future, target in list(running.items()):
+        if future.running():
+            started.setdefault(future, now)
+        overdue = now - started.get(future, now) > grace
+        if not (overdue or control.abandon.is_set()):
+            continue
+        running.pop(future)
+        started.pop(future, None)
+        if overdue:
+            message = f"{target.name}: no answer within the per-host deadline"
+            finished.append(_synthesised(target, describe, category="unreachable", message=message))
+        elif future.cancel():
+            finished.append(_synthesised(target, describe, status_reason="interrupted before it started"))
+        else:
+            message = "interrupted while running: the last step may or may not have completed"
+            finished.append(_synthesised(target, describe, category="script_failed", message=message))
+    return finished
+
+
 def _synthesised(
     target: HostTarget,
     describe: Callable[[HostTarget], Iterable[Step]],
     *,
     status_reason: str | None = None,
-    category: str = "script_failed",
+    category: ErrorCategory = "script_failed",
     message: str = "",
 ) -> HostReport:
     """A report for a host whose worker did not report: skipped (never started) or failed/unreachable."""

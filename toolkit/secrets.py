@@ -45,7 +45,7 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         # Pickling would write the value to disk (multiprocessing, caches): refuse it.
         raise TypeError("Secret values are not picklable")
 

@@ -21,8 +21,15 @@ from toolkit.errors import UsageError
 from toolkit.secrets import Secret
 from toolkit.textvalues import parse_bool
 
+Scheme = Literal["http", "https"]
+
 AUTH_METHODS = ("negotiate", "ntlm", "kerberos", "basic", "certificate", "credssp")
 KEYRING_SERVICE = "jcfix"
+
+
+def port_for(scheme: str) -> int:
+    """WinRM's standard port for ``scheme``: 5986 for https, 5985 for http."""
+    return 5986 if scheme == "https" else 5985
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class ConnectionSettings:
         deadline: seconds one host may take in all, enforced by jcfix whatever pypsrp retries.
     """
 
-    scheme: Literal["http", "https"] = "https"
+    scheme: Scheme = "https"
     port: int | None = None
     auth: str = "negotiate"
     user: str | None = None
@@ -81,7 +88,7 @@ class ConnectionSettings:
 
     @property
     def default_port(self) -> int:
-        return 5986 if self.scheme == "https" else 5985
+        return port_for(self.scheme)
 
     def with_overrides(self, **changes: Any) -> ConnectionSettings:
         """A copy with the non-None ``changes`` applied (validated again)."""

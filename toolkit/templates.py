@@ -8,9 +8,11 @@ place a value is shown inline is a preview, and there it goes through :func:`ps_
 from __future__ import annotations
 
 import importlib.resources
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -18,6 +20,7 @@ import jinja2
 from toolkit.errors import TemplateError
 
 TEMPLATE_PACKAGE = "toolkit.ps_templates"
+ACTIONS_DIR_ENV = "JCFIX_ACTIONS_DIR"
 
 # PowerShell's tokenizer treats all of these as a single quote, inside and at the ends of a
 # single-quoted string; doubling one of them yields that character literally.
@@ -37,11 +40,24 @@ def ps_literal(value: object) -> str:
     return "'" + _SINGLE_QUOTE_RE.sub(r"\1\1", text) + "'"
 
 
+def extra_dirs() -> list[Path]:
+    """The folders named by ``JCFIX_ACTIONS_DIR`` (``os.pathsep``-separated): your own templates and declarations.
+
+    The hook for adding an action without editing the package: a ``NAME.ps1.j2`` and a declaration module
+    (``ACTION = Action(...)``) side by side there; shipped templates win a name clash.
+    """
+    return [Path(p) for p in os.environ.get(ACTIONS_DIR_ENV, "").split(os.pathsep) if p]
+
+
 def _load_template(name: str) -> str | None:
     resource = importlib.resources.files(TEMPLATE_PACKAGE).joinpath(name)
-    if not resource.is_file():
-        return None
-    return resource.read_text(encoding="utf-8")
+    if resource.is_file():
+        return resource.read_text(encoding="utf-8")
+    for folder in extra_dirs():
+        path = folder / name
+        if "/" not in name and path.is_file():
+            return path.read_text(encoding="utf-8")
+    return None
 
 
 def _build_environment() -> jinja2.Environment:

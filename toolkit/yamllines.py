@@ -52,12 +52,12 @@ def describe_path(path: Sequence[str | int]) -> str:
     return text or "(document)"
 
 
-# libyaml's parser when PyYAML has it (much faster on a large inventory); its nodes carry lines too.
-_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """A safe loader whose mappings keep the line of each key (recorded during composition)."""
+def _safe_loader(text: str) -> yaml.SafeLoader | yaml.CSafeLoader:
+    """A safe loader for ``text``: libyaml's when PyYAML was built with it, else the pure-Python one."""
+    # libyaml's parser is much faster on a large inventory, and its nodes carry lines too.
+    if hasattr(yaml, "CSafeLoader"):
+        return yaml.CSafeLoader(text)
+    return yaml.SafeLoader(text)
 
 
 def _walk(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int]) -> None:
@@ -97,7 +97,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Locations]:
     locations = Locations(file)
     try:
         # One parse: compose the nodes (they carry the lines), then build the data from the same nodes.
-        loader = _LineLoader(text)
+        loader = _safe_loader(text)
         try:
             node = loader.get_single_node()
             if node is None:

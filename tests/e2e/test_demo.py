@@ -30,3 +30,6 @@ def test_demo_diagnoses_fixes_verifies_and_undoes() -> None:
         assert found >= 0, f"{step!r} missing after position {at}"
         at = found + len(step)
     assert "Traceback" not in out + result.stderr
+    # stderr carries only jcfix's own lines without --debug: no library logging (pypsrp's INFO lines).
+    foreign = [line for line in result.stderr.splitlines() if not line.startswith("jcfix")]
+    assert foreign == []

@@ -12,7 +12,8 @@ from toolkit.errors import UsageError
 from toolkit.expressions import ExpressionError, parse_expression, parse_value, render_value
 from toolkit.lab import readback
 from toolkit.lab.fleet import LabFleet
-from toolkit.playbook import PlayOptions, load_playbook, parse_playbook, run_playbook_on_host, shipped_playbooks
+from toolkit.playbook import load_playbook, parse_playbook, shipped_playbooks
+from toolkit.playbook_run import PlayOptions, run_playbook_on_host
 from toolkit.runner import HostChannel, HostReport, skip_reason
 from toolkit.settings import ConnectionSettings
 from toolkit.transport.base import HostTarget

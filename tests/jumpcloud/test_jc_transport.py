@@ -81,7 +81,6 @@ def test_32bit_agent_powershell_relaunches_64bit(lab: JcLab) -> None:
 
 
 def test_an_offline_device_past_the_time_to_live_is_unreachable(lab: JcLab) -> None:
-    started = time.monotonic()
     result = lab.jcfix(
         "users", "list", "--host", "lab-jc-offline", "--via", "jumpcloud", "-o", "json",
         JCFIX_JC_COMMAND_TTL="1", JCFIX_JC_COMMAND_TIMEOUT="1",
@@ -89,7 +88,7 @@ def test_an_offline_device_past_the_time_to_live_is_unreachable(lab: JcLab) -> N
     assert result.returncode == 4
     (host,) = json_out(result)
     assert host["status"] == "unreachable" and "time-to-live (1s)" in host["results"][0]["error"]["message"]
-    assert time.monotonic() - started < 30
+    # How long this takes is measured by benchmarks/lab_timings.py (jc-ttl), not asserted here.
     assert lab.api.directory.commands == {} and lab.api.directory.results == {}
 
 

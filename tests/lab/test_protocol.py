@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from lab_client import documents, invoke, parse, script_of, wsman_for
@@ -108,10 +107,13 @@ def test_receive_survives_a_client_that_gave_up() -> None:
         fleet.hosts[0].faults.script_delay_s = 1.5
         endpoint = fleet.endpoints[0]
         wsman = wsman_for(endpoint, operation_timeout=20, read_timeout=1, reconnection_backoff=0.1)
-        started = time.monotonic()
         powershell = invoke(wsman, script_of("list_users"))
         assert len(powershell.output) == 1
-        assert time.monotonic() - started < 10
+        # The client gave up on one Receive (read timeout 1 s, script 1.5 s) and sent it again: at least one
+        # request more than a pool's usual 6; the lab answered the retry only (how long it took: benchmarks/).
+        listener = fleet.listener(endpoint.hostname)
+        assert listener.requests_served >= 7
+        assert [e.action for e in listener.trace or []].count("Receive") == 3
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http-encrypted", "https"])
@@ -142,6 +144,7 @@ def test_https_with_certificate_validation() -> None:
 def test_lab_listens_on_loopback_only() -> None:
     with LabFleet.from_scenario("healthy", hosts=3, addressing="addresses", base_address="127.0.77.1", port=0) as fleet:
         assert [e.address for e in fleet.endpoints] == ["127.0.77.1", "127.0.77.2", "127.0.77.3"]
+        assert all(e.port not in (0, 5985) for e in fleet.endpoints)  # port=0: free ports, reported back
         powershell = invoke(wsman_for(fleet.endpoints[2]), script_of("list_users"))
         # COMPUTERNAME is the NetBIOS name: at most 15 characters (learn.microsoft.com, "Naming conventions in
         # Active Directory for computers": NetBIOS computer names).

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from toolkit.actions import get_action
 from toolkit.facts import HostFacts
@@ -73,3 +78,34 @@ def record(recorder: RunRecorder, reports: list[HostReport], run_id: str = "r-sa
         recorder.host_done(report)
         counts[report.status] += 1
     recorder.finish(RunSummary(counts=counts, interrupted=False, ended=STARTED + timedelta(seconds=3), exit_code=4))
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("headless Chromium is not installed and could not be (.ci/run runs: apt-get install -y chromium)")
+    return found
+
+
+def rendered_dom(page: Path, fragment: str, profile: Path) -> str:
+    """The DOM after the page's scripts ran, for ``page#fragment`` (no network: a file:// URL)."""
+    url = page.resolve().as_uri() + "#" + fragment
+    result = subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "</html>" in result.stdout, result.stderr[-2000:]
+    return result.stdout

@@ -3,8 +3,7 @@ HTML page rendered by headless Chromium (Debian's ``chromium``) with its filters
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -12,38 +11,9 @@ from pathlib import Path
 
 import pytest
 from e2e_support import Lab, run_jcfix
+from report_support import rendered_dom
 
 from toolkit.exitcodes import ExitCode
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("headless Chromium is not installed and could not be (.ci/run runs: apt-get install -y chromium)")
-    return found
-
-
-def rendered_dom(page: Path, fragment: str, profile: Path) -> str:
-    """The DOM after the page's scripts ran, for ``page#fragment`` (no network: a file:// URL)."""
-    url = page.resolve().as_uri() + "#" + fragment
-    result = subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0 and "</html>" in result.stdout, result.stderr[-2000:]
-    return result.stdout
 
 
 class _Dom(HTMLParser):
@@ -130,3 +100,58 @@ def test_html_renders_summary_and_filters_in_chromium(diagnosed: tuple[Lab, Path
     both = parse_dom(rendered_dom(html, "status=ok&code=HELLO_PIN_SET", profile))
     assert both.visible and all(host in everything.visible for host in both.visible)
     assert len(both.visible) < total
+
+    blocked = parse_dom(rendered_dom(html, "blocked=yes", profile))
+    assert "lab-case" in blocked.visible and "lab-healthy" in blocked.hidden
+    assert blocked.shown == f"Showing {len(blocked.visible)} of {total} hosts"
+    # The hosts with blockers come first on the page.
+    assert everything.visible[: len(blocked.visible)] == blocked.visible
+
+
+class _Sections(HTMLParser):
+    """The host sections in page order, with their attributes, and the summary line's blocked count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hosts: list[dict[str, str | None]] = []
+        self.superseded_blockers = 0
+        self.total: dict[str, str | None] = {}
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "section" and "host" in (a.get("class") or "").split():
+            self.hosts.append(a)
+        if a.get("id") == "total":
+            self.total = a
+        if tag == "tr" and "superseded" in (a.get("class") or "").split():
+            self._row = []
+
+    def handle_data(self, data: str) -> None:
+        if self._row is not None and data.strip():
+            self._row.append(data.strip())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr" and self._row is not None:
+            self.superseded_blockers += self._row[:1] == ["blocker"]
+            self._row = None
+
+
+def test_html_counts_hosts_with_blockers_as_the_console_recap(start_lab: Callable[..., Lab], tmp_path: Path) -> None:
+    # Issue 13: after the fixes, the console counted the hosts the *second* diagnosis still blocks, the page
+    # every host any diagnosis had blocked (8 against 4 on this lab). Both now judge by the last diagnosis.
+    lab = start_lab("mixed")
+    html = tmp_path / "report.html"
+    args = ("play", "fix-takeover-blockers", "--apply", "--plain", "-i", str(lab.inventory), "--html", str(html))
+    result = run_jcfix(*args, "--history", str(tmp_path / "history.sqlite3"))
+    console = re.findall(r"(\d+) with blockers", result.stdout)
+    assert console, result.stdout[-2000:] + result.stderr[-2000:]
+
+    page = _Sections()
+    page.feed(html.read_text(encoding="utf-8"))
+    blocked = [h["data-host"] for h in page.hosts if h["data-blocked"] == "yes"]
+    assert page.total["data-blocked"] == console[-1] == str(len(blocked))
+    assert page.superseded_blockers > 0, "the run fixed blockers an earlier diagnosis found: the case at hand"
+    # Hosts with blockers first.
+    assert [h["data-host"] for h in page.hosts[: len(blocked)]] == blocked
+    assert len(page.hosts) == len(lab.fleet.hosts)

@@ -133,12 +133,14 @@ def test_html_is_self_contained_with_summary_filters_and_fix_commands(tmp_path: 
     page.feed(text)
     assert page.external == [] and "http://" not in text and "https://" not in text  # nothing loads from a network
     assert page.counts == {"ok": "2", "changed": "0", "pending": "0", "failed": "1", "unreachable": "1", "skipped": "2"}
-    assert list(page.hosts) == ["pc-ready", "pc-case", "pc-down", "pc-broken", "pc-when", "pc-later"]
+    # The host with a blocker first, then the others in the order they finished.
+    assert list(page.hosts) == ["pc-case", "pc-ready", "pc-down", "pc-broken", "pc-when", "pc-later"]
+    assert [page.hosts[h]["data-blocked"] for h in ("pc-case", "pc-ready")] == ["yes", "no"]
     assert page.hosts["pc-case"]["data-status"] == "ok"
     assert "CASE_MISMATCH" in (page.hosts["pc-case"]["data-codes"] or "").split()
     assert page.hosts["pc-down"]["data-status"] == "unreachable"
     assert page.options["filter-status"] == ["", "ok", "changed", "pending", "failed", "unreachable", "skipped"]
     assert {"CASE_MISMATCH", "TAKEN_OVER"} <= set(page.options["filter-code"])
     assert "jcfix fix rename --host pc-case --user jonathan --to Jonathan" in page.fixes
-    assert "Access &lt;denied&gt; &amp;" in text  # host text is escaped, never markup
+    assert "Access &lt;denied&gt; &amp; </td>" in text  # host text is escaped, never markup; control characters dropped
     assert "max-fail-percent 10% reached" in text

@@ -17,6 +17,7 @@ from toolkit.cli.connection import Connection
 from toolkit.history import History
 from toolkit.report import ReportOptions
 from toolkit.runner import HostReport
+from toolkit.services import run_action as run_action_service
 from toolkit.settings import ConnectionSettings
 from toolkit.transport.base import HostTarget
 
@@ -29,7 +30,7 @@ def test_ctrl_c_mid_run_leaves_history_and_complete_reports(tmp_path: Path, monk
         yield second
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(execute, "run_fleet", two_hosts_then_ctrl_c)
+    monkeypatch.setattr(run_action_service, "run_fleet", two_hosts_then_ctrl_c)
     monkeypatch.setenv("JCFIX_PASSWORD", "not-used")
     reports = ReportOptions(junit=tmp_path / "j.xml", html=tmp_path / "r.html", history=tmp_path / "h.sqlite3")
     targets = [first.target, second.target, HostTarget("pc-never")]

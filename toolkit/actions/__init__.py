@@ -9,6 +9,7 @@ objects, so adding a script means adding a template and a module here, nothing e
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ from pydantic import BaseModel
 from toolkit.errors import UsageError
 from toolkit.results import DataT, RawOutput, ResultDocument, parse_result
 from toolkit.secrets import Secret
-from toolkit.templates import RenderedScript, read_marker, render_template
+from toolkit.templates import RenderedScript, extra_dirs, read_marker, render_template
 from toolkit.textvalues import parse_bool
 
 Validator = Callable[[Any], None]
 
+RUN_ID_PARAM = "RunId"  # the run's id: names a fix's backups on the host, so undo finds them
 PARAM_KINDS = ("string", "string[]", "int", "bool", "secret")
 
 
@@ -109,6 +111,29 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """Which findings an action fixes, and its parameters for one of them.
+
+    The ``fix_findings`` playbook step runs every declared remedy, in ``order``, once per matching finding
+    of the host's latest diagnosis; so a new fix that declares a remedy joins ``fix-takeover-blockers``
+    without an edit to the playbook.
+
+    Attributes:
+        findings: the finding codes it fixes.
+        params: the action's parameters, as a playbook writes them (``{{ item.subject }}``: the finding).
+        severity: only findings of this severity (None: any).
+        step: the step's name in reports (default: the action's name).
+        order: where it runs among the remedies (lower first).
+    """
+
+    findings: tuple[str, ...]
+    params: Mapping[str, Any]
+    severity: str | None = None
+    step: str = ""
+    order: int = 50
+
+
+@dataclass(frozen=True)
 class Action:
     """The declaration that sits beside one template.
 
@@ -122,6 +147,9 @@ class Action:
         changes_state: whether the script can change the host (it then honours ``-WhatIf``).
         options: jinja2 shape switches and their defaults; never values.
         command: the name of its ``jcfix fix`` subcommand (None: not a fix).
+        remedies: the findings it fixes (:class:`Remedy`), for the ``fix_findings`` playbook step.
+        undo_kinds: the kinds of backup record the script saves (``rename``, ``registry``, ``policy``...):
+            what ``jcfix undo`` restores after it; empty for an action that saves none.
         preflight: checks the bound parameters together (``--method unlink`` needs
             ``--accept-data-loss``...) and raises ``ValueError`` with a user-facing message.
     """
@@ -136,6 +164,13 @@ class Action:
     options: Mapping[str, Any] = field(default_factory=dict)
     command: str | None = None
     preflight: Callable[[Mapping[str, Any]], None] | None = None
+    undo_kinds: tuple[str, ...] = ()
+    remedies: tuple[Remedy, ...] = ()
+
+    @property
+    def needs_run_id(self) -> bool:
+        """Whether the script takes the run's id (``RunId``, its backups' name): callers fill it in, never the user."""
+        return any(p.name == RUN_ID_PARAM for p in self.params)
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -197,6 +232,36 @@ class Action:
         return parse_result(self.name, raw, self.result_model)
 
 
+@dataclass(frozen=True)
+class PseudoAction:
+    """A step name playbooks may use that is no script of its own: it sends ``runs`` and judges the result.
+
+    Declared beside the action it runs (``PSEUDO_ACTION = PseudoAction(...)``); playbooks validate its
+    ``params`` like an action's, and the step hands its result to the service of the same name
+    (``diagnose``: :mod:`toolkit.services.diagnose`).
+
+    Attributes:
+        name: the name a playbook step gives as ``action:``.
+        summary: one line for the docs and error messages.
+        runs: the action sent to the host; None for a step that stands for other steps (``expands``).
+        params: what a step may pass (never script parameters: the service reads them).
+        expands: the step becomes one step per declared :class:`Remedy` (``fix_findings``).
+    """
+
+    name: str
+    summary: str
+    runs: str | None
+    params: tuple[Param, ...] = ()
+    expands: bool = False
+
+    @property
+    def action(self) -> Action:
+        """The declared action this step sends to the host."""
+        if self.runs is None:
+            raise UsageError(f"{self.name} runs no action of its own")
+        return get_action(self.runs)
+
+
 def parse_param_args(action: Action, args: Iterable[str]) -> dict[str, Any]:
     """Parse ``--param Name=value`` strings; repeating a ``string[]`` parameter adds values."""
     values: dict[str, Any] = {}
@@ -219,20 +284,59 @@ def parse_param_args(action: Action, args: Iterable[str]) -> dict[str, Any]:
     return values
 
 
+def _declared_modules() -> Iterable[Any]:
+    """This package's declaration modules, then each ``*.py`` in the ``JCFIX_ACTIONS_DIR`` folders."""
+    for module_info in pkgutil.iter_modules(__path__):
+        if not module_info.name.startswith("_"):
+            yield importlib.import_module(f"{__name__}.{module_info.name}")
+    for folder in extra_dirs():
+        for path in sorted(folder.glob("*.py")):
+            spec = importlib.util.spec_from_file_location(f"jcfix_actions_{path.stem}", path)
+            if spec is None or spec.loader is None:
+                continue
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            yield module
+
+
+@cache
+def pseudo_actions() -> dict[str, PseudoAction]:
+    """Every pseudo-action declared beside an action (``PSEUDO_ACTION``), by name."""
+    found: dict[str, PseudoAction] = {}
+    for module in _declared_modules():
+        pseudo = getattr(module, "PSEUDO_ACTION", None)
+        if isinstance(pseudo, PseudoAction):
+            found[pseudo.name] = pseudo
+    return found
+
+
 @cache
 def registry() -> dict[str, Action]:
-    """Every action declared in this package, by name."""
+    """Every action declared in this package (and in the ``JCFIX_ACTIONS_DIR`` folders), by name.
+
+    An action of your own is a template (``NAME.ps1.j2``) and a declaration (a module with ``ACTION =
+    Action(...)``) in one folder named by ``JCFIX_ACTIONS_DIR`` (several: ``os.pathsep``-separated):
+    ``jcfix run``/``jcfix fix``, playbooks and undo see it like a shipped one.
+    """
     actions: dict[str, Action] = {}
-    for module_info in pkgutil.iter_modules(__path__):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
+    for module in _declared_modules():
         action = getattr(module, "ACTION", None)
         if isinstance(action, Action):
             if action.name in actions:
                 raise RuntimeError(f"two actions named {action.name!r}")
             actions[action.name] = action
     return dict(sorted(actions.items()))
+
+
+def remedies() -> list[tuple[Action, Remedy]]:
+    """Every declared remedy with its action, in the order they run."""
+    found = [(action, remedy) for action in registry().values() for remedy in action.remedies]
+    return sorted(found, key=lambda pair: (pair[1].order, pair[0].name))
+
+
+def undo_kinds() -> tuple[str, ...]:
+    """Every backup record kind some declared action saves: what ``jcfix undo`` must know how to restore."""
+    return tuple(sorted({kind for action in registry().values() for kind in action.undo_kinds}))
 
 
 def get_action(name: str) -> Action:
@@ -244,4 +348,17 @@ def get_action(name: str) -> Action:
     return actions[key]
 
 
-__all__ = ["Action", "DataT", "Param", "get_action", "parse_param_args", "registry"]
+__all__ = [
+    "RUN_ID_PARAM",
+    "Action",
+    "DataT",
+    "Param",
+    "PseudoAction",
+    "Remedy",
+    "get_action",
+    "parse_param_args",
+    "pseudo_actions",
+    "registry",
+    "remedies",
+    "undo_kinds",
+]

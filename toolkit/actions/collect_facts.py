@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from toolkit.actions import Action, Param
+from toolkit.actions import Action, Param, PseudoAction
 from toolkit.facts import HostFacts
 
 LOG_TAIL_LIMIT = 256 * 1024
@@ -52,4 +52,15 @@ ACTION = Action(
     ),
     result_model=HostFacts,
     changes_state=False,
+)
+
+# A playbook's ``diagnose`` step: collect_facts, then the one diagnosis (toolkit.services.diagnose).
+PSEUDO_ACTION = PseudoAction(
+    name="diagnose",
+    summary="collect_facts, then the diagnosis: device facts, JumpCloud's side and the rules (read-only)",
+    runs="collect_facts",
+    params=(
+        Param("jc_users", kind="string[]", help="the JumpCloud usernames to check (default: the host's jc_users)"),
+        Param("log_lines", kind="int", help="how many ERROR/WARN lines of the agent log the diagnosis keeps"),
+    ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.actions import Action, Param
+from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
     FixData,
     run_id_param,
@@ -52,6 +52,15 @@ ACTION = Action(
     ),
     result_model=FixData,
     changes_state=True,
+    undo_kinds=("msa_unlink",),
+    remedies=(
+        Remedy(
+            findings=("MSA_LINKED",),
+            params={"UserName": "{{ item.evidence.local_username }}", "Method": "guided"},
+            step="Convert the Microsoft-account link (guided)",
+            order=40,
+        ),
+    ),
     command="convert-msa",
     preflight=_preflight,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.actions import Action, Param
+from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
     FixData,
     run_id_param,
@@ -37,5 +37,14 @@ ACTION = Action(
     ),
     result_model=FixData,
     changes_state=True,
+    undo_kinds=("registry", "policy"),
+    remedies=(
+        Remedy(
+            findings=("PICTURE_PASSWORD_SET",),
+            params={"UserName": "{{ item.evidence.local_username }}"},
+            step="Remove the picture password",
+            order=30,
+        ),
+    ),
     command="remove-picture-password",
 )

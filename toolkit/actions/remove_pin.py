@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.actions import Action, Param
+from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
     FixData,
     run_id_param,
@@ -57,5 +57,14 @@ ACTION = Action(
     ),
     result_model=FixData,
     changes_state=True,
+    undo_kinds=("ngc_wipe", "task", "policy"),
+    remedies=(
+        Remedy(
+            findings=("HELLO_PIN_SET",),
+            params={"UserName": "{{ item.evidence.local_username }}"},
+            step="Remove the Windows Hello PIN",
+            order=20,
+        ),
+    ),
     command="remove-pin",
 )

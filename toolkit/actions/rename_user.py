@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.actions import Action, Param
+from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
     FixData,
     run_id_param,
@@ -36,5 +36,15 @@ ACTION = Action(
     ),
     result_model=FixData,
     changes_state=True,
+    undo_kinds=("rename",),
+    remedies=(
+        Remedy(
+            findings=("CASE_MISMATCH", "FULLNAME_ONLY_MATCH", "USERNAME_HAS_SPACE"),
+            params={"UserName": "{{ item.evidence.local_username }}", "NewName": "{{ item.subject }}"},
+            severity="blocker",
+            step="Rename to the JumpCloud username",
+            order=10,
+        ),
+    ),
     command="rename",
 )

@@ -10,7 +10,7 @@ import typer
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import demo, diagnose, fix, lab, play, runs, templates_cmd, undo, users, verify
+from toolkit.cli import demo, diagnose, fix, lab, play, run, runs, templates_cmd, undo, users, verify
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -27,6 +27,7 @@ app.command("templates")(templates_cmd.list_templates)
 app.command("render")(templates_cmd.render)
 app.add_typer(users.app, name="users")
 app.command("diagnose")(diagnose.diagnose_command)
+app.command("run")(run.run_command)
 app.add_typer(fix.app, name="fix")
 app.command("undo")(undo.undo_command)
 app.add_typer(verify.app, name="verify")
@@ -54,8 +55,9 @@ def root(
     """jcfix: JumpCloud takeover and provisioning fixes for Windows fleets."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # pypsrp logs every message it packs and sends in clear at DEBUG, parameter values (passwords)
-    # included: its debug output stays off, whatever --debug says.
-    logging.getLogger("pypsrp").setLevel(logging.INFO)
+    # included: its debug output stays off, whatever --debug says. Without --debug, stderr carries only
+    # jcfix's own lines: pypsrp's INFO chatter (five lines per host) only with --debug.
+    logging.getLogger("pypsrp").setLevel(logging.INFO if debug else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:

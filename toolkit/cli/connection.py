@@ -21,8 +21,9 @@ import typer
 from toolkit.errors import UsageError
 from toolkit.inventory import resolve_targets
 from toolkit.report import ReportOptions
-from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings, resolve_password
-from toolkit.transport.base import HostTarget
+from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings
+from toolkit.transport.base import HostTarget, resolve_endpoint
+from toolkit.transport.registry import DEFAULT_TRANSPORT, get_transport, transport_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 PANEL = "Connection"
@@ -38,7 +39,7 @@ class Connection:
     forks: int
     dry_run: bool
     reports: ReportOptions = ReportOptions()  # noqa: RUF009 (frozen: one shared default is safe)
-    via: str = "winrm"  # or "jumpcloud": scripts go through JumpCloud Commands (toolkit.transport.jumpcloud)
+    via: str = DEFAULT_TRANSPORT  # a name in toolkit.transport.registry: how scripts reach the hosts
 
     def only(self, targets: list[HostTarget]) -> Connection:
         """The same connection, limited to ``targets`` (for polls that skip finished hosts)."""
@@ -46,11 +47,8 @@ class Connection:
 
     def with_password(self) -> ConnectionSettings:
         """The settings with the password resolved; call only when about to connect."""
-        if self.via == "jumpcloud":  # no WinRM sign-in: the JumpCloud API key instead
-            from toolkit.transport.jumpcloud import jumpcloud_settings
-
-            return jumpcloud_settings(self.settings)
-        return resolve_password(self.settings)
+        # The transport knows what it needs: a WinRM password, or the JumpCloud API key instead.
+        return get_transport(self.via).prepare(self.settings)
 
 
 def _option(*names: str, help: str, **kwargs: Any) -> Any:
@@ -150,10 +148,11 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             str,
             _option(
                 "--via",
-                help="winrm, or jumpcloud: run through JumpCloud Commands (needs JCFIX_JC_API_KEY; no WinRM).",
+                help=f"One of {', '.join(transport_names())}. jumpcloud: run through JumpCloud Commands "
+                "(needs JCFIX_JC_API_KEY; no WinRM).",
             ),
         ],
-        "winrm",
+        DEFAULT_TRANSPORT,
     ),
     "forks": (Annotated[int, _option("--forks", help="Hosts worked on at once.", min=1, max=1024)], 32),
     "dry_run": (
@@ -196,10 +195,11 @@ def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -
     else:
         targets = resolve_targets(values["host"] or [], values["inventory"], values["limit"])
     for target in targets:
-        check_cleartext(target.connect_address, target.scheme or settings.scheme, target.auth or settings.auth)
+        end = resolve_endpoint(target, settings)
+        check_cleartext(end.address, end.scheme, end.auth)
     reports = ReportOptions(junit=values["junit"], html=values["html"], history=values["history"])
-    if values["via"] not in ("winrm", "jumpcloud"):
-        raise UsageError(f"--via must be winrm or jumpcloud, not {values['via']!r}")
+    if values["via"] not in transport_names():  # checked by name: loading the transport waits for the run
+        raise UsageError(f"--via must be one of {', '.join(transport_names())}, not {values['via']!r}")
     return Connection(
         targets=targets,
         settings=settings,
@@ -208,6 +208,16 @@ def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -
         reports=reports,
         via=values["via"],
     )
+
+
+@typing.overload
+def connection_options(func: F, *, hosts_optional: bool = False) -> Callable[..., Any]: ...
+
+
+@typing.overload
+def connection_options(
+    func: None = None, *, hosts_optional: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
 
 
 def connection_options(func: F | None = None, *, hosts_optional: bool = False) -> Any:
@@ -242,4 +252,4 @@ def connection_options(func: F | None = None, *, hosts_optional: bool = False) -
 
     wrapper.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
-    return wrapper  # type: ignore[return-value]
+    return wrapper

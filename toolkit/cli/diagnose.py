@@ -17,48 +17,12 @@ from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import run_action
 from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console, print_failures
 from toolkit.errors import UsageError
-from toolkit.exitcodes import ExitCode, for_statuses
-from toolkit.facts import HostFacts
-from toolkit.jumpcloud import diagnosis as jumpcloud_diagnosis
-from toolkit.jumpcloud.facts import JumpCloudFacts
-from toolkit.rules import Finding, diagnose
-from toolkit.rules.decided import DecidedFacts
+from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
-from toolkit.transport.base import HostTarget
+from toolkit.services.diagnose import diagnose_fleet, diagnosis_document, exit_code, expected_users
 
 DIAGNOSIS_SCHEMA = 1
 SEVERITY_STYLE = {"blocker": "bold red", "warning": "yellow", "info": "dim"}
-
-
-def expected_users(target: HostTarget, jc_users: Sequence[str]) -> list[str]:
-    """The JumpCloud usernames to check on ``target``: ``--jc-user`` values, else the inventory's ``jc_users``."""
-    if jc_users:
-        return list(jc_users)
-    listed = target.vars.get("jc_users") or []
-    if isinstance(listed, str):
-        listed = [listed]
-    return [str(u) for u in listed]
-
-
-def host_diagnosis(report: HostReport, jc_users: Sequence[str], jc: JumpCloudFacts | None = None) -> dict[str, Any]:
-    """One host's diagnosis in the documented JSON shape (``jc``: the JumpCloud API's view, if read)."""
-    (_, result), *_ = report.results
-    findings: list[Finding] = []
-    decided: DecidedFacts | None = None
-    if isinstance(result.data, HostFacts):
-        decided = DecidedFacts.from_raw(result.data)
-        findings = diagnose(report.target.name, result.data, jc_users, jc, decided)
-    return {
-        "host": report.target.name,
-        "status": report.status,
-        "error": result.error.model_dump() if result.error else None,
-        "jc_users": list(jc_users),
-        "blockers": sum(f.severity == "blocker" for f in findings),
-        "findings": [f.to_dict() for f in findings],
-        "facts": result.data.model_dump() if isinstance(result.data, HostFacts) else None,
-        # What the raw facts mean (agent files parsed, who is signed in), as the rules read them.
-        "decided": decided.to_dict() if decided is not None else None,
-    }
 
 
 def _print_tables(diagnoses: Sequence[dict[str, Any]], reports: Sequence[HostReport]) -> None:
@@ -94,13 +58,6 @@ def _print_tables(diagnoses: Sequence[dict[str, Any]], reports: Sequence[HostRep
     out.print(f"{len(diagnoses)} host(s): {summary}; {blocked} with blockers", highlight=False)
 
 
-def exit_code_for(diagnoses: Sequence[dict[str, Any]]) -> ExitCode:
-    transport = for_statuses([d["status"] for d in diagnoses])
-    if transport in (ExitCode.UNREACHABLE, ExitCode.FAILED):
-        return transport
-    return ExitCode.BLOCKERS if any(d["blockers"] for d in diagnoses) else ExitCode.OK
-
-
 @connection_options
 def diagnose_command(
     connection: Connection,
@@ -126,17 +83,16 @@ def diagnose_command(
         connection = connection.only(
             [replace(t, vars={**t.vars, "jc_users": list(jc_user)}) for t in connection.targets]
         )
-    users_for = {t.name: expected_users(t, []) for t in connection.targets}
-    reports = run_action(connection, get_action("collect_facts"))
-    if reports is None:
+    if connection.dry_run:  # the exact script each host would run; connects to nothing
+        run_action(connection, get_action("collect_facts"))
         return ExitCode.OK
-    jc = jumpcloud_diagnosis.read_for_reports(reports, enabled=jc_api, org_id=jc_org_id)  # once per run
-    diagnoses = [
-        host_diagnosis(r, users_for[r.target.name] or jumpcloud_diagnosis.bound_users(jc, r), jc) for r in reports
-    ]
+    users_for = {t.name: expected_users(t) for t in connection.targets}
+    diagnosed = diagnose_fleet(connection, users_for, jc_api=jc_api, jc_org_id=jc_org_id)
+    reports = [report for report, _ in diagnosed]
+    ordered = [diagnosis_document(diagnosis, report) for report, diagnosis in diagnosed]
     if output == "json":
-        json.dump({"schema": DIAGNOSIS_SCHEMA, "hosts": diagnoses}, sys.stdout, indent=2)
+        json.dump({"schema": DIAGNOSIS_SCHEMA, "hosts": ordered}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_tables(diagnoses, reports)
-    return exit_code_for(diagnoses)
+        _print_tables(ordered, reports)
+    return exit_code(diagnosed)

@@ -15,14 +15,14 @@ import typer
 from rich.table import Table
 
 from toolkit.actions import Action, Param, registry
-from toolkit.actions._fixbase import FixData, new_run_id
+from toolkit.actions._fixbase import FixData
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import run_action
 from toolkit.cli.output import OUTPUT_FORMATS, change_table, exit_code, print_json, print_tables
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
-from toolkit.secrets import Secret
+from toolkit.services.apply_fix import fix_values
 from toolkit.settings import read_secret
 
 app = typer.Typer(help="Fix what diagnose found: previewed (--dry-run, --check), backed up, verified.")
@@ -36,6 +36,7 @@ def _python_name(param: Param) -> str:
 
 def _option_parameter(param: Param) -> inspect.Parameter:
     python_type = _TYPES[param.kind]
+    annotation: Any  # an Annotated[...] form for typer, built from the declaration
     if param.kind == "bool":
         annotation = Annotated[bool, typer.Option(*param.flags, help=param.help)]
         default: Any = False
@@ -71,32 +72,21 @@ def _table(report: HostReport) -> Table | None:
 def make_command(action: Action) -> Any:
     """The ``jcfix fix`` command for ``action``."""
     offered = [p for p in action.params if p.flags]
-    secrets = [p for p in action.params if p.secret]
 
     def command(connection: Connection, check: bool, run_id: str | None, output: str, **options: Any) -> int:
         if output not in OUTPUT_FORMATS:
             raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
-        values: dict[str, Any] = {p.name: options[_python_name(p)] for p in offered}
-        values = {k: v for k, v in values.items() if v is not None}
-        values["RunId"] = run_id or new_run_id()
-        action.bind(values, secrets=False)  # bad input stops here, before a secret is asked for
-        for param in secrets:
-            if not param.needed(values):
-                continue
-            if param.env is None:
-                raise UsageError(f"{action.name}: secret {param.name} declares no environment variable")
-            # A dry run shows the secret as ****** and must not ask for it.
-            values[param.name] = Secret("") if connection.dry_run else read_secret(param.env, param.help or param.name)
-        for param in offered:
-            if param.warning and values.get(param.name):
-                print(f"jcfix: warning: {param.warning}", file=sys.stderr)
-        reports = run_action(connection, action, values, whatif=check, run_id=values["RunId"])
+        given = {p.name: options[_python_name(p)] for p in offered}
+        fix = fix_values(action, given, run_id=run_id, read_secret=None if connection.dry_run else read_secret)
+        for warning in fix.warnings:
+            print(f"jcfix: warning: {warning}", file=sys.stderr)
+        reports = run_action(connection, action, fix.values, whatif=check, run_id=fix.run_id)
         if reports is None:
             return ExitCode.OK
         if output == "json":
             print_json(reports)
         else:
-            print_tables(reports, lambda r: f"{r.target.name}: {action.command} (run {values['RunId']})", _table)
+            print_tables(reports, lambda r: f"{r.target.name}: {action.command} (run {fix.run_id})", _table)
         return exit_code(reports)
 
     own = [

@@ -50,9 +50,10 @@ def lab_dir() -> Path:
 
 def _read_state(directory: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        state: dict[str, Any] | None = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return state
 
 
 def _is_lab_process(pid: int) -> bool:
@@ -113,6 +114,10 @@ def up(
     base_address: Annotated[
         str, typer.Option("--base-address", help="First loopback address in 'addresses' mode.")
     ] = DEFAULT_BASE_ADDRESS,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="Port in 'addresses' mode (default 5985, 5986 with --tls; 0: any free port)."),
+    ] = None,
     jumpcloud: Annotated[
         bool, typer.Option("--jumpcloud/--no-jumpcloud", help="Also serve a JumpCloud API stand-in over the hosts.")
     ] = True,
@@ -130,34 +135,44 @@ def up(
         raise UsageError(f"a lab is already running (pid {state['pid']}); run 'jcfix lab down' first")
     for name in (STATE_FILE, READY_FILE, INVENTORY_FILE):
         (directory / name).unlink(missing_ok=True)
-    inventory = directory / INVENTORY_FILE
-    ready = directory / READY_FILE
-    command = [
-        sys.executable,
-        "-m",
-        "toolkit.lab.server",
-        "--scenario",
-        scenario,
-        "--seed",
-        str(seed),
-        "--auth",
-        auth,
-        "--addressing",
-        addressing,
-        "--base-address",
-        base_address,
-        "--inventory",
-        str(inventory),
-        "--ready-file",
-        str(ready),
-    ]
+    options = ["--scenario", scenario, "--seed", str(seed), "--auth", auth, "--addressing", addressing]
+    options += ["--base-address", base_address]
     if hosts is not None:
-        command += ["--hosts", str(hosts)]
+        options += ["--hosts", str(hosts)]
+    if port is not None:
+        options += ["--port", str(port)]
     if tls:
-        command.append("--tls")
-    if jumpcloud:  # the same hosts behind the JumpCloud API stand-in, in one process (toolkit.lab.jcapi)
+        options.append("--tls")
+    process = _start(directory, options, jumpcloud=jumpcloud)
+    inventory = directory / INVENTORY_FILE
+    ca_cert = (yaml.safe_load(inventory.read_text(encoding="utf-8")) or {}).get("ca_cert")
+    state = {
+        "pid": process.pid,
+        "scenario": scenario if scenario == RANDOM_SCENARIO or "/" not in scenario else str(Path(scenario).resolve()),
+        "hosts": count,
+        "scheme": "https" if tls else "http",
+        "auth": auth,
+        "inventory": str(inventory),
+        "ca_cert": ca_cert,
+        "log": str(directory / LOG_FILE),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "jumpcloud": json.loads((directory / JUMPCLOUD_FILE).read_text(encoding="utf-8")) if jumpcloud else None,
+    }
+    (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    typer.echo(_usage_text(state))
+
+
+def _start(directory: Path, options: list[str], *, jumpcloud: bool) -> subprocess.Popen[bytes]:
+    """Start the lab process detached with the server's ``options``; returns once it is listening.
+
+    With ``jumpcloud``, the same hosts behind the JumpCloud API stand-in, in one process (toolkit.lab.jcapi).
+    """
+    ready = directory / READY_FILE
+    module = "toolkit.lab.jcapi" if jumpcloud else "toolkit.lab.server"
+    command = [sys.executable, "-m", module, *options]
+    command += ["--inventory", str(directory / INVENTORY_FILE), "--ready-file", str(ready)]
+    if jumpcloud:
         (directory / JUMPCLOUD_FILE).unlink(missing_ok=True)
-        command[2] = "toolkit.lab.jcapi"
         command += ["--jc-state", str(directory / JUMPCLOUD_FILE)]
     log_path = directory / LOG_FILE
     with log_path.open("wb") as log_stream:
@@ -173,21 +188,7 @@ def up(
             process.terminate()
             raise LabError(f"the lab did not start within {START_TIMEOUT_S:.0f}s (log: {log_path})")
         time.sleep(0.1)
-    ca_cert = (yaml.safe_load(inventory.read_text(encoding="utf-8")) or {}).get("ca_cert")
-    state = {
-        "pid": process.pid,
-        "scenario": scenario if scenario == RANDOM_SCENARIO or "/" not in scenario else str(Path(scenario).resolve()),
-        "hosts": count,
-        "scheme": "https" if tls else "http",
-        "auth": auth,
-        "inventory": str(inventory),
-        "ca_cert": ca_cert,
-        "log": str(log_path),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "jumpcloud": json.loads((directory / JUMPCLOUD_FILE).read_text(encoding="utf-8")) if jumpcloud else None,
-    }
-    (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    typer.echo(_usage_text(state))
+    return process
 
 
 @app.command("down")

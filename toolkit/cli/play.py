@@ -15,7 +15,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
@@ -28,68 +27,12 @@ from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import describe_target
 from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE
 from toolkit.errors import UsageError
-from toolkit.exitcodes import ExitCode, for_statuses
-from toolkit.playbook import DIAGNOSE, Playbook, PlayOptions, load_playbook, run_playbook_on_host, static_steps
-from toolkit.recorder import HOST_STATUSES
-from toolkit.rules import diagnose
-from toolkit.runner import FleetControl, HostChannel, HostReport, RetryPolicy, parse_serial, run_hosts, skip_reason
-from toolkit.transport.base import HostTarget
-
-INTERRUPTED_EXIT = 130
-
-
-@dataclass
-class RecapRow:
-    """What the recap keeps per host (small, so 10,000 hosts stay cheap)."""
-
-    host: str
-    status: str
-    steps: dict[str, int]
-    reason: str
-
-
-@dataclass
-class Tally:
-    """Counts by host status as hosts finish, and the recap rows."""
-
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HOST_STATUSES, 0))
-    rows: list[RecapRow] = field(default_factory=list)
-    blocked_hosts: int = 0
-
-    def add(self, report: HostReport, blocked: bool) -> RecapRow:
-        status = report.status
-        self.counts[status] += 1
-        self.blocked_hosts += blocked
-        steps: dict[str, int] = {}
-        for _, result in report.results:
-            steps[result.status] = steps.get(result.status, 0) + 1
-        row = RecapRow(report.target.name, status, steps, _reason(report))
-        self.rows.append(row)
-        return row
-
-
-def _reason(report: HostReport) -> str:
-    if report.reason:
-        return report.reason
-    for _, result in report.results:
-        if result.status == "failed" and result.error is not None:
-            return f"{result.error.category}: {result.error.message}"
-    return ""
-
-
-def _blocked(report: HostReport) -> bool:
-    """Whether the host's last diagnose found a blocker (for the BLOCKERS exit code)."""
-    from toolkit.actions.collect_facts import HostFacts
-    from toolkit.report.view import expected_jc_users
-
-    for position in reversed(range(len(report.results))):
-        _, result = report.results[position]
-        if isinstance(result.data, HostFacts):
-            findings = report.diagnoses.get(position)
-            if findings is None:
-                findings = diagnose(report.target.name, result.data, expected_jc_users(report.target))
-            return any(f.severity == "blocker" for f in findings)
-    return False
+from toolkit.exitcodes import ExitCode
+from toolkit.jumpcloud.diagnosis import JumpCloudReader
+from toolkit.playbook import Playbook, load_playbook
+from toolkit.runner import FleetControl, HostReport, parse_serial, skip_reason
+from toolkit.services.diagnose import DiagnoseService
+from toolkit.services.play import PlayOutcome, PlayRequest, Tally, describe_options, play
 
 
 def host_lines(report: HostReport, check_mode: bool) -> Iterator[str]:
@@ -101,11 +44,9 @@ def host_lines(report: HostReport, check_mode: bool) -> Iterator[str]:
     for position, (step, result) in enumerate(report.results):
         data = result.data
         if step.action.name == "collect_facts" and data is not None:
-            from toolkit.report.view import expected_jc_users
+            from toolkit.report.view import step_findings
 
-            findings = report.diagnoses.get(position)
-            if findings is None:
-                findings = diagnose(report.target.name, data, expected_jc_users(report.target))
+            findings = step_findings(report, result, position=position)
             blockers = [f for f in findings if f.severity == "blocker"]
             summary = ", ".join(f"{f.code} {f.subject or ''}".strip() for f in blockers) or "no blockers"
             yield f"  {escape(step.name)}: {escape(summary)}"
@@ -153,6 +94,28 @@ def _interrupt_handler(control: FleetControl, err: Console) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _run_id(given: str | None) -> str:
+    """``--run-id`` checked, else a new run id."""
+    from toolkit.actions._fixbase import RUN_ID_RE
+
+    rid = given or new_run_id()
+    if not RUN_ID_RE.match(rid):
+        raise UsageError("--run-id must be 1-64 letters, digits or dashes")
+    return rid
+
+
+def _consoles(color: bool, *, json_output: bool) -> tuple[Console, Console]:
+    """The people-facing console and stderr's; with --output json, stdout carries only the JSON Lines."""
+    out = Console(
+        no_color=not color,
+        highlight=False,
+        soft_wrap=True,
+        force_terminal=None if color else False,
+        stderr=json_output,
+    )
+    return out, Console(stderr=True, no_color=not color, highlight=False)
+
+
 def _print_plan_dry_run(playbook: Playbook, connection: Connection, check_mode: bool, out: Console) -> None:
     out.print(f"# playbook {escape(playbook.name)} ({escape(playbook.source)}), {'check' if check_mode else 'apply'}")
     for index, step in enumerate(playbook.steps, start=1):
@@ -163,7 +126,7 @@ def _print_plan_dry_run(playbook: Playbook, connection: Connection, check_mode: 
             if not step.changes_state
             else "apply"
         )
-        action = DIAGNOSE if step.action is None else step.action.name
+        action = step.pseudo.name if step.pseudo is not None else step.runs_action.name
         out.print(f"#  {index}. {escape(step.name)}: {action} [{mode}]", highlight=False)
     for target in connection.targets:
         out.print(f"# host {escape(describe_target(target, connection))}", highlight=False)
@@ -208,58 +171,63 @@ def play_command(
     output: Annotated[
         str, typer.Option("--output", "-o", help="table, or json: one JSON object per host and step, streamed.")
     ] = "table",
+    jc_api: Annotated[
+        bool | None,
+        typer.Option("--jc-api/--no-jc-api", help="Diagnose JumpCloud's side too [default: when an API key is set]."),
+    ] = None,
+    jc_org_id: Annotated[
+        str | None,
+        typer.Option("--jc-org-id", help="JumpCloud organisation (multi-tenant admins) [env: JCFIX_JC_ORG_ID]."),
+    ] = None,
 ) -> int:
     """Run a playbook (check mode unless --apply) with a live count and a final recap per host."""
-    from toolkit.report.recorders import report_recorders, run_meta, run_summary
-
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
     playbook = load_playbook(playbook_name)
-    serial_spec = parse_serial(serial)
+    parse_serial(serial)  # bad input stops here, before anything connects
     check_mode = playbook.can_change and not apply
-    rid = run_id or new_run_id()
-    from toolkit.actions._fixbase import RUN_ID_RE
-
-    if not RUN_ID_RE.match(rid):
-        raise UsageError("--run-id must be 1-64 letters, digits or dashes")
+    rid = _run_id(run_id)
     color = not plain and os.environ.get("NO_COLOR") is None
-    # With --output json, stdout carries only the JSON Lines; the people-facing lines go to stderr.
-    out = Console(
-        no_color=not color,
-        highlight=False,
-        soft_wrap=True,
-        force_terminal=None if color else False,
-        stderr=output == "json",
-    )
-    err = Console(stderr=True, no_color=not color, highlight=False)
+    out, err = _consoles(color, json_output=output == "json")
     if connection.dry_run:
         _print_plan_dry_run(playbook, connection, check_mode, out)
         return ExitCode.OK
-    settings = connection.with_password()
-    targets: list[HostTarget] = connection.targets
-    control = FleetControl()
-    retry = RetryPolicy(retries=retries)
-    options = PlayOptions(check_mode=check_mode, run_id=rid, stop=control.stop)
-    placeholder_steps = static_steps(playbook, check_mode)
-
-    def work(target: HostTarget) -> HostReport:
-        with HostChannel(target, settings, retry=retry, stop=control.stop) as channel:
-            report = run_playbook_on_host(playbook, channel, options)
-        report.retries = channel.retries
-        for note in channel.notes:
-            report.add_note(note)
-        return report
-
-    recorder = report_recorders(
-        connection.reports, settings=settings, json_stream=sys.stdout if output == "json" else None
+    request = PlayRequest(
+        playbook=playbook,
+        targets=connection.targets,
+        settings=connection.with_password(),
+        forks=connection.forks,
+        reports=connection.reports,
+        check_mode=check_mode,
+        run_id=rid,
+        serial=parse_serial(serial),
+        max_fail_percent=max_fail_percent,
+        retries=retries,
+        json_stream=sys.stdout if output == "json" else None,
     )
-    recorder.start(run_meta(rid, hosts=len(targets), check_mode=check_mode, playbook=playbook.source))
+    with JumpCloudReader(enabled=jc_api, org_id=jc_org_id) as jumpcloud:
+        request = dataclasses.replace(request, diagnoser=DiagnoseService(jumpcloud))
+        outcome = _play_with_progress(request, out, err, live=color and not quiet and err.is_terminal, quiet=quiet)
+    _recap(outcome.tally, out, quiet=quiet, check_mode=check_mode, stopped=outcome.stopped_reason)
+    return _exit(outcome)
+
+
+def _exit(outcome: PlayOutcome) -> int:
+    sys.stdout.flush()
+    if outcome.abandoned:
+        # Workers we stopped waiting for may still be inside a host's deadline: do not wait for them.
+        sys.stderr.flush()
+        os._exit(outcome.exit_code)
+    return outcome.exit_code
+
+
+def _play_with_progress(request: PlayRequest, out: Console, err: Console, *, live: bool, quiet: bool) -> PlayOutcome:
+    """Run the play service with a live count (on a terminal) and each host's block as it finishes."""
     if not quiet:
-        mode = "check mode (-WhatIf): nothing will change; give --apply to make the changes" if check_mode else ""
-        mode = mode or ("apply" if playbook.can_change else "read-only")
-        out.print(f"jcfix play {escape(playbook.name)} — {len(targets)} host(s), run {rid}, {mode}", highlight=False)
-    tally = Tally()
-    live = color and not quiet and err.is_terminal
+        mode = describe_options(request.check_mode, request.playbook.can_change)
+        name, hosts = escape(request.playbook.name), len(request.targets)
+        out.print(f"jcfix play {name} — {hosts} host(s), run {request.run_id}, {mode}")
+    control = FleetControl()
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -271,38 +239,13 @@ def play_command(
         disable=not live,
     )
     with _interrupt_handler(control, err), progress:
-        task = progress.add_task(playbook.name, total=len(targets), counts="")
-        for report in run_hosts(
-            targets,
-            work,
-            forks=connection.forks,
-            deadline_s=settings.deadline,
-            serial=serial_spec,
-            max_fail_percent=max_fail_percent,
-            control=control,
-            describe=lambda target: placeholder_steps,
-        ):
-            tally.add(report, _blocked(report))
-            recorder.host_done(report)
+        task = progress.add_task(request.playbook.name, total=len(request.targets), counts="")
+
+        def on_host(report: HostReport, tally: Tally) -> None:
             if not quiet:  # quiet: the recap lists the hosts that are not ok
-                for line in host_lines(report, check_mode):
+                for line in host_lines(report, request.check_mode):
                     (progress.console if live else out).print(line, highlight=False)
             counts = " ".join(f"{k}={v}" for k, v in tally.counts.items() if v)
             progress.update(task, advance=1, counts=counts)
-    interrupted = control.interrupted
-    code = for_statuses([s for s, n in tally.counts.items() if n and s != "skipped"])
-    if code == ExitCode.OK and tally.blocked_hosts:
-        code = ExitCode.BLOCKERS
-    if interrupted:
-        code = INTERRUPTED_EXIT
-    _recap(tally, out, quiet=quiet, check_mode=check_mode, stopped=control.stopped_reason)
-    summary = dataclasses.replace(
-        run_summary(tally.counts, exit_code=int(code), interrupted=interrupted), stopped_reason=control.stopped_reason
-    )
-    recorder.finish(summary)
-    sys.stdout.flush()
-    if control.abandon.is_set():
-        # Workers we stopped waiting for may still be inside a host's deadline: do not wait for them.
-        sys.stderr.flush()
-        os._exit(int(code))
-    return int(code)
+
+        return play(request, control, on_host)

@@ -8,16 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from toolkit.actions import get_action
 from toolkit.actions.undo_run import UndoData
 from toolkit.cli.connection import Connection, connection_options
-from toolkit.cli.execute import run_action
+from toolkit.cli.execute import print_dry_run
 from toolkit.cli.output import OUTPUT_FORMATS, exit_code, print_json, print_tables
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
-from toolkit.history import History, history_path
 from toolkit.runner import HostReport
-from toolkit.settings import check_cleartext
+from toolkit.services.run_action import run_planned
+from toolkit.services.undo import hosts_from_history, plan_undo
 
 
 def _table(report: HostReport) -> Table | None:
@@ -40,20 +39,6 @@ def _table(report: HostReport) -> Table | None:
     return table
 
 
-def _hosts_from_history(connection: Connection, run_id: str) -> Connection:
-    """``connection`` aimed at the hosts the run touched, reached as the run reached them (from history)."""
-    path = history_path(connection.reports.history)
-    with History(path) as history:
-        if not history.attempts(run_id):
-            raise UsageError(f"run {run_id} is not in the run history ({path}): give --host or --inventory")
-        targets = history.touched_targets(run_id)
-    if not targets:
-        raise UsageError(f"run {run_id} changed nothing on any host (run history {path}): nothing to undo")
-    for target in targets:
-        check_cleartext(target.connect_address, target.scheme or "https", target.auth or connection.settings.auth)
-    return replace(connection, targets=targets)
-
-
 @connection_options(hosts_optional=True)
 def undo_command(
     connection: Connection,
@@ -68,10 +53,14 @@ def undo_command(
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
     if not connection.targets:
-        connection = _hosts_from_history(connection, run_id)
-    reports = run_action(connection, get_action("undo_run"), {"RunId": run_id}, whatif=check)
-    if reports is None:
+        connection = replace(
+            connection, targets=hosts_from_history(connection.reports, run_id, connection.settings.auth)
+        )
+    plan = plan_undo(connection.targets, run_id, check=check)
+    if connection.dry_run:
+        print_dry_run(connection, plan.steps)
         return ExitCode.OK
+    reports = run_planned(connection, plan)
     if output == "json":
         print_json(reports)
     else:

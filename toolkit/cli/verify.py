@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
@@ -19,15 +17,13 @@ from rich.table import Table
 
 from toolkit.actions import get_action
 from toolkit.cli.connection import Connection, connection_options
-from toolkit.cli.diagnose import expected_users
 from toolkit.cli.execute import run_action
 from toolkit.cli.output import console, print_failures
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
-from toolkit.facts import HostFacts
-from toolkit.rules import diagnose
-from toolkit.rules.decided import DecidedFacts
-from toolkit.runner import HostReport
+from toolkit.jumpcloud.diagnosis import JumpCloudReader
+from toolkit.services.diagnose import DiagnoseService, expected_users
+from toolkit.services.verify import HostProgress, UserProgress, pending_summary, wait_provisioned
 
 app = typer.Typer(help="Confirm that a fix or a binding took effect.", no_args_is_help=True)
 
@@ -41,61 +37,6 @@ def parse_duration(text: str, option: str) -> float:
     if match is None:
         raise UsageError(f"{option} {text!r}: expected a duration such as 30s, 10m or 1h")
     return float(match[1]) * _UNIT_SECONDS[match[2]]
-
-
-@dataclass
-class UserProgress:
-    """Where one JumpCloud user stands on one host."""
-
-    jc_user: str
-    existed_at_start: bool | None = None
-    present: bool = False
-    managed: bool = False
-
-    @property
-    def done(self) -> bool:
-        # A takeover is done when the agent manages the existing account; a new account only has to appear.
-        return self.present and (self.managed or not self.existed_at_start)
-
-    def describe(self) -> str:
-        if self.done:
-            return "taken over" if self.existed_at_start else "provisioned"
-        if not self.present:
-            return "no local account yet"
-        return "account exists; the agent does not manage it yet"
-
-
-@dataclass
-class HostProgress:
-    name: str
-    users: list[UserProgress]
-    last_report: HostReport | None = None
-    findings: list[str] = field(default_factory=list)
-
-    @property
-    def done(self) -> bool:
-        return all(u.done for u in self.users)
-
-
-def _update(progress: HostProgress, report: HostReport) -> None:
-    progress.last_report = report
-    (_, result), *_ = report.results
-    if not isinstance(result.data, HostFacts):
-        return
-    facts = result.data
-    decided = DecidedFacts.from_raw(facts)  # managedUsers.json parsed in Python: every user, not one joined name
-    names = {u.name for u in facts.users}  # exact: JumpCloud matches case-sensitively
-    managed = set(decided.managed_users)
-    for user in progress.users:
-        user.present = user.jc_user in names
-        if user.existed_at_start is None:
-            user.existed_at_start = user.present
-        user.managed = user.jc_user in managed
-    progress.findings = [
-        f"{f.severity} {f.code}: {f.message}"
-        for f in diagnose(progress.name, facts, [u.jc_user for u in progress.users], decided=decided)
-        if f.severity != "info"
-    ]
 
 
 def _final_table(hosts: Sequence[HostProgress]) -> Table:
@@ -136,26 +77,25 @@ def provisioned(
     action = get_action("collect_facts")
     # collect_facts v2 sends the raw log tail and has no LogLines; an older declaration still takes it.
     params = {"LogLines": 5} if any(p.name == "LogLines" for p in action.params) else {}
+    if connection.dry_run:  # the poll's script, as each host would run it
+        run_action(connection, action, params)
+        return ExitCode.OK
     out = console()
-    deadline = time.monotonic() + wait_s
-    while True:
-        waiting = [t for t in connection.targets if not hosts[t.name].done]
-        polled = run_action(connection.only(waiting), action, params)
-        if polled is None:  # a dry run: the poll's script was printed
-            return ExitCode.OK
-        for report in polled:
-            _update(hosts[report.target.name], report)
-        pending = [h for h in hosts.values() if not h.done]
-        summary = ", ".join(f"{u.jc_user}@{h.name}: {u.describe()}" for h in pending for u in h.users if not u.done)
-        if not pending:
-            break
-        if time.monotonic() + interval_s > deadline:
-            out.print(_final_table(list(hosts.values())))
-            reports = [h.last_report for h in hosts.values() if h.last_report is not None]
-            print_failures(reports, out)
-            print(f"jcfix: gave up after {wait}: {summary}", file=sys.stderr)
-            return ExitCode.TIMEOUT
-        out.print(f"waiting: {summary}", highlight=False)
-        time.sleep(interval_s)
+    with JumpCloudReader(enabled=None) as jumpcloud:
+        done = wait_provisioned(
+            connection,
+            lambda names: connection.only([t for t in connection.targets if t.name in names]),
+            hosts,
+            DiagnoseService(jumpcloud),
+            wait_s=wait_s,
+            interval_s=interval_s,
+            params=params,
+            on_wait=lambda summary: out.print(f"waiting: {summary}", highlight=False),
+        )
     out.print(_final_table(list(hosts.values())))
+    if not done:
+        reports = [h.last_report for h in hosts.values() if h.last_report is not None]
+        print_failures(reports, out)
+        print(f"jcfix: gave up after {wait}: {pending_summary(hosts)}", file=sys.stderr)
+        return ExitCode.TIMEOUT
     return ExitCode.OK

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toolkit.errors import UsageError
 from toolkit.history.schema import connect
 from toolkit.results import status_label
+from toolkit.settings import Scheme
 from toolkit.transport.base import HostTarget
 
 
@@ -120,10 +122,19 @@ class HostRow:
             name=self.host,
             address=self.address,
             port=self.port,
-            scheme=self.scheme,  # type: ignore[arg-type]
+            scheme=_scheme(self.scheme, self.host),
             auth=self.auth,
             ca_cert=self.ca_cert,
         )
+
+
+def _scheme(stored: str, host: str) -> Scheme:
+    """The recorded scheme as a connection scheme (the history only ever records http or https)."""
+    if stored == "http":
+        return "http"
+    if stored == "https":
+        return "https"
+    raise UsageError(f"history: host {host} was recorded with scheme {stored!r}, not http or https")
 
 
 class History:

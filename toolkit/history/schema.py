@@ -116,7 +116,7 @@ def _add_hosts_changed(db: sqlite3.Connection) -> None:
     """1 -> 2: ``hosts.changed``, whether a host's steps changed it, failed or not ("failed (changed)").
 
     Version 1 did not store it per host, but stored each step's ``changed`` and ``whatif``: the column is
-    filled from those, as :attr:`toolkit.runner.HostReport.changed` computes it (a step that changed the host
+    filled from those, as :attr:`toolkit.models.HostReport.changed` computes it (a step that changed the host
     and was not a check), so a host an old run changed and then failed reads "failed (changed)" too.
     """
     columns = {row[1] for row in db.execute("PRAGMA table_info(hosts)")}

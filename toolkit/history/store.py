@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.history.schema import check_version, connect
+from toolkit.models import HostReport
 from toolkit.recorder import RunMeta, RunSummary
-from toolkit.runner import HostReport
 from toolkit.secrets import redact
 from toolkit.settings import ConnectionSettings
-from toolkit.transport.base import HostTarget
+from toolkit.transport.base import HostTarget, resolve_endpoint
 
 # Raw file contents (collect_facts v2 sends agent files as base64, up to 1 MiB each) above this size are
 # left out of the stored document: the history says what was read, not a copy of every agent log.
@@ -106,10 +106,8 @@ class HistoryRecorder:
             self._seq = cursor.lastrowid
 
     def _reach(self, target: HostTarget) -> tuple[str, int, str, str, str | None]:
-        settings = self.settings
-        scheme = target.scheme or settings.scheme
-        port = target.port or settings.port or (5986 if scheme == "https" else 5985)
-        return target.connect_address, port, scheme, target.auth or settings.auth, target.ca_cert or settings.ca_cert
+        end = resolve_endpoint(target, self.settings)
+        return end.address, end.port, end.scheme, end.auth, end.ca_cert
 
     def _step_rows(self, report: HostReport) -> list[tuple[Any, ...]]:
         return [

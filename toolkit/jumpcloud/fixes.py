@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from toolkit.jumpcloud import api, journal
 from toolkit.jumpcloud.client import JumpCloudClient
 from toolkit.naming import name_problems
+from toolkit.results import Status
 from toolkit.secrets import Secret
-
-Status = Literal["ok", "changed", "pending", "skipped", "failed"]
 
 
 @dataclass
@@ -51,6 +50,15 @@ def _view(user: api.JcUser) -> dict[str, Any]:
     }
 
 
+def _find_user(users: list[api.JcUser], jc_user: str, outcome: FixOutcome) -> api.JcUser | None:
+    """``jc_user`` (exact name) among ``users``, or None with ``outcome`` failed and naming near matches."""
+    exact, near = api.find_user(users, jc_user)
+    if exact is None:
+        hint = f" (did you mean {', '.join(repr(u.username) for u in near)}?)" if near else ""
+        outcome.fail("invalid_input", f"no JumpCloud user {jc_user!r}{hint}")
+    return exact
+
+
 def set_local_account(
     client: JumpCloudClient, jc_user: str, local_name: str, *, run_id: str, check: bool
 ) -> FixOutcome:
@@ -60,11 +68,9 @@ def set_local_account(
     if problems:
         return outcome.fail("invalid_input", f"{local_name!r} cannot be a Windows account name: {'; '.join(problems)}")
     users = api.list_users(client)
-    exact, near = api.find_user(users, jc_user)
-    if exact is None:
-        hint = f" (did you mean {', '.join(repr(u.username) for u in near)}?)" if near else ""
-        return outcome.fail("invalid_input", f"no JumpCloud user {jc_user!r}{hint}")
-    user = exact
+    user = _find_user(users, jc_user, outcome)
+    if user is None:
+        return outcome
     outcome.before = _view(user)
     if user.system_username == local_name:
         outcome.notes.append(f"the Local User Account is already {local_name!r}")
@@ -109,60 +115,44 @@ def set_local_account(
     return outcome
 
 
-def activate(
-    client: JumpCloudClient,
-    jc_user: str,
-    *,
-    run_id: str,
-    check: bool,
-    password: Secret | None = None,
-    activate_now: bool = False,
-    wants_password: bool = False,
-) -> FixOutcome:
-    """Clear the provisioning causes of ``jc_user``: Staged (activate), a future start date (only with
-    ``activate_now``), no password (send the activation email, or set ``password``)."""
-    outcome = FixOutcome("jc-activate", jc_user, run_id, check)
-    exact, near = api.find_user(api.list_users(client), jc_user)
-    if exact is None:
-        hint = f" (did you mean {', '.join(repr(u.username) for u in near)}?)" if near else ""
-        return outcome.fail("invalid_input", f"no JumpCloud user {jc_user!r}{hint}")
-    user = exact
-    outcome.before = _view(user)
-    if user.state == "SUSPENDED" or user.suspended:
-        return outcome.fail(
-            "invalid_input",
-            f"{jc_user!r} is Suspended: someone suspended them on purpose; reactivate them in the console if intended",
-        )
-    now = datetime.now(timezone.utc)
-    activate_state = False
-    if user.state == "STAGED":
-        upcoming = [
-            e for e in api.scheduled_states(client, [user.id]) if e.state == "ACTIVATED" and (e.at() or now) > now
-        ]
-        if upcoming:
-            outcome.before["scheduled_activation"] = min(e.scheduled_date for e in upcoming)
-        if upcoming and not activate_now:
+@dataclass
+class _Activation:
+    """What activating one user takes, decided cause by cause before anything is changed."""
+
+    activate_state: bool = False  # Staged: activate now
+    set_password: bool = False  # no password, and one was given: set it
+    send_email: bool = False  # no password, none given: the user sets their own from the activation email
+
+
+def _staged(client: JumpCloudClient, user: api.JcUser, outcome: FixOutcome, now: datetime, activate_now: bool) -> bool:
+    """Cause: Staged. Plans the activation; False (outcome skipped) when a future start date is scheduled and
+    ``activate_now`` was not given: the Scheduled Activation will do it. ``outcome.before`` gets the date."""
+    upcoming = [e for e in api.scheduled_states(client, [user.id]) if e.state == "ACTIVATED" and (e.at() or now) > now]
+    if upcoming:
+        start = min(e.scheduled_date for e in upcoming)
+        outcome.before = {**(outcome.before or {}), "scheduled_activation": start}
+        if not activate_now:
             outcome.status = "skipped"
-            outcome.notes.append(
-                f"Scheduled Activation on {outcome.before['scheduled_activation']}: pass --activate-now to activate now"
-            )
-            return outcome
-        activate_state = True
-        outcome.planned.append("activate the user now (Staged to Active)")
-    # In check mode the password is not read yet: ``wants_password`` says one was asked for.
-    set_password = not user.activated and (password is not None or wants_password)
-    send_email = not user.activated and not set_password
-    if set_password:
+            outcome.notes.append(f"Scheduled Activation on {start}: pass --activate-now to activate now")
+            return False
+    outcome.planned.append("activate the user now (Staged to Active)")
+    return True
+
+
+def _no_password(user: api.JcUser, plan: _Activation, outcome: FixOutcome, *, has_password: bool) -> None:
+    """Cause: no initial password. Plans setting the given one, else the activation email."""
+    if user.activated:
+        return
+    # In check mode the password is not read yet: ``has_password`` also counts one that was asked for.
+    plan.set_password = has_password
+    plan.send_email = not has_password
+    if plan.set_password:
         outcome.planned.append("set an initial password (from JCFIX_JC_INITIAL_PASSWORD; never shown)")
-    elif send_email:
+    else:
         outcome.planned.append("send the activation email: the user sets their own password")
-    if not outcome.planned:
-        outcome.notes.append("already Active with a password")
-        outcome.after = outcome.before
-        return outcome
-    if check:
-        outcome.status = "changed"
-        return outcome
+
+
+def _journal_activation(run_id: str, user: api.JcUser, outcome: FixOutcome, now: datetime) -> None:
     journal.record(
         run_id,
         {
@@ -176,20 +166,25 @@ def activate(
             "at": now.isoformat(timespec="seconds"),
         },
     )
-    if set_password:
-        if password is None:
-            return outcome.fail("invalid_input", "no initial password was given")
+
+
+def _apply_activation(client: JumpCloudClient, user: api.JcUser, plan: _Activation, password: Secret | None) -> None:
+    if plan.set_password and password is not None:
         api.update_user(client, user.id, {"password": password.reveal()})
-    if activate_state:
+    if plan.activate_state:
         # Without a password, activation itself sends the Activation email; with one, a Welcome email.
         api.activate_user(client, user.id, email=True)
-    elif send_email:
+    elif plan.send_email:
         api.send_activation_email(client, user.id)
+
+
+def _verify_activation(client: JumpCloudClient, user: api.JcUser, plan: _Activation, outcome: FixOutcome) -> FixOutcome:
+    """Read the user back: each planned change shows, or the outcome fails naming the one that does not."""
     after = api.get_user(client, user.id)
     outcome.after = _view(after)
-    if activate_state and after.state != "ACTIVATED":
-        return outcome.fail("verify_failed", f"JumpCloud still shows {jc_user!r} as {after.state}")
-    if set_password and not after.activated:
+    if plan.activate_state and after.state != "ACTIVATED":
+        return outcome.fail("verify_failed", f"JumpCloud still shows {outcome.jc_user!r} as {after.state}")
+    if plan.set_password and not after.activated:
         return outcome.fail("verify_failed", "JumpCloud still shows the password as pending")
     if not after.activated:
         outcome.status = "pending"
@@ -198,6 +193,49 @@ def activate(
         outcome.status = "changed"
         outcome.notes.append("the agent provisions the account at its next check-in: jcfix verify provisioned")
     return outcome
+
+
+def activate(
+    client: JumpCloudClient,
+    jc_user: str,
+    *,
+    run_id: str,
+    check: bool,
+    password: Secret | None = None,
+    activate_now: bool = False,
+    wants_password: bool = False,
+) -> FixOutcome:
+    """Clear the provisioning causes of ``jc_user``: Staged (activate), a future start date (only with
+    ``activate_now``), no password (send the activation email, or set ``password``); Suspended is refused."""
+    outcome = FixOutcome("jc-activate", jc_user, run_id, check)
+    user = _find_user(api.list_users(client), jc_user, outcome)
+    if user is None:
+        return outcome
+    outcome.before = _view(user)
+    if user.state == "SUSPENDED" or user.suspended:
+        return outcome.fail(
+            "invalid_input",
+            f"{jc_user!r} is Suspended: someone suspended them on purpose; reactivate them in the console if intended",
+        )
+    now = datetime.now(timezone.utc)
+    plan = _Activation()
+    if user.state == "STAGED":
+        plan.activate_state = _staged(client, user, outcome, now, activate_now)
+        if not plan.activate_state:
+            return outcome
+    _no_password(user, plan, outcome, has_password=password is not None or wants_password)
+    if not outcome.planned:
+        outcome.notes.append("already Active with a password")
+        outcome.after = outcome.before
+        return outcome
+    if check:
+        outcome.status = "changed"
+        return outcome
+    _journal_activation(run_id, user, outcome, now)
+    if plan.set_password and password is None:
+        return outcome.fail("invalid_input", "no initial password was given")
+    _apply_activation(client, user, plan, password)
+    return _verify_activation(client, user, plan, outcome)
 
 
 def undo(client: JumpCloudClient, run_id: str, *, check: bool) -> list[FixOutcome]:

@@ -32,7 +32,7 @@ def record(run_id: str, entry: dict[str, Any]) -> None:
     """Append ``entry`` to the run's journal (written before the change is made, then confirmed)."""
     path = _path(run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = read(run_id) if path.exists() else {"run_id": run_id, "entries": []}
+    document: dict[str, Any] = read(run_id) if path.exists() else {"run_id": run_id, "entries": []}
     document["entries"].append(entry)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -8,5 +8,5 @@ LAB_PASSWORD = "Lab-Passw0rd!"  # a public lab constant, not a secret: the lab o
 AUTH_MODES = ("basic", "ntlm")
 ADDRESSING_MODES = ("ports", "addresses")
 DEFAULT_BASE_ADDRESS = "127.0.10.1"
-# The lab's event channel (see toolkit.lab.server.LabListener._control); WinRM clients only use /wsman.
+# The lab's event channel (see toolkit.lab.listener.LabListener._control); WinRM clients only use /wsman.
 CONTROL_PATH = "/jcfix-lab/events"

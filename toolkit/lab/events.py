@@ -8,6 +8,8 @@ laptop goes on battery.
 
 from __future__ import annotations
 
+from typing import Any
+
 from toolkit.lab.host import LabHost
 from toolkit.lab.hostmachine import catch_up, host_lock, machine_of
 
@@ -68,3 +70,28 @@ def advance(host: LabHost, seconds: float) -> list[str]:
     with host_lock(host):
         catch_up(host)
         return machine_of(host).advance(seconds)
+
+
+def apply(host: LabHost, event: dict[str, Any]) -> dict[str, Any]:
+    """Apply one event of the lab's control channel, ``{"event": KIND, ...}``; returns what it did.
+
+    ``sign_in``/``sign_out``/``reenrol_pin`` with ``user``, ``agent_sync``, ``on_battery`` with ``value``
+    (true: unplugged, the default), ``advance`` with ``seconds``. ValueError: an unknown event; KeyError: no
+    such account.
+    """
+    kind, user = event.get("event"), event.get("user")
+    if kind == "sign_in":
+        return {"tasks_run": sign_in(host, str(user))}
+    if kind == "sign_out":
+        sign_out(host, str(user), bool(event.get("profile_lingers", False)))
+    elif kind == "reenrol_pin":
+        reenrol_pin(host, str(user))
+    elif kind == "on_battery":
+        on_battery(host, bool(event.get("value", True)))
+    elif kind == "agent_sync":
+        return {"provisioned": agent_sync(host)}
+    elif kind == "advance":
+        return {"tasks_deleted": advance(host, float(event.get("seconds", 0)))}
+    else:
+        raise ValueError(f"unknown event {kind!r}")
+    return {}

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from toolkit.lab.auth import LAB_PASSWORD, LAB_USERNAME
 from toolkit.lab.certs import LabCertificate
+from toolkit.lab.constants import LAB_PASSWORD, LAB_USERNAME
 from toolkit.lab.host import LabHost
 from toolkit.lab.scenarios import load_hosts
 from toolkit.lab.server import Endpoint, LabListener, LabServer
@@ -44,7 +44,7 @@ class LabFleet:
         tls: HTTPS with a fresh self-signed certificate (default HTTP).
         auth: ``basic`` (default) or ``ntlm``.
         addressing: ``ports`` (127.0.0.1 with OS-chosen ports; default, never collides) or ``addresses``
-            (127.0.x.y at port 5985/5986 from ``base_address``).
+            (127.0.x.y from ``base_address``, at port 5985/5986 or ``port``; ``port=0``: OS-chosen ports).
         trace: record every WSMan exchange per host (``fleet.listener(name).trace``).
         start_timeout_s: how long :meth:`start` waits for the listeners, in seconds (default 120).
         kwargs: passed to :class:`toolkit.lab.server.LabServer` (``base_address``, ``port``).

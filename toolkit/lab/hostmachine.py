@@ -24,7 +24,7 @@ _BUILD_LOCK = threading.Lock()
 
 def host_lock(host: LabHost) -> threading.RLock:
     """The lock that serialises everything run on ``host``'s machine (WinRM pipelines, Commands, events)."""
-    lock = host._lab_lock
+    lock: threading.RLock | None = host._lab_lock
     if lock is None:
         with _BUILD_LOCK:
             if host._lab_lock is None:

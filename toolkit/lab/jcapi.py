@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,8 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from toolkit.lab.host import LabHost
 from toolkit.lab.jcdirectory import JumpCloudScenario, LabDirectory
-
-Answer = tuple[int, Any, dict[str, str]]
+from toolkit.lab.jcroutes import Routes
 
 
 @dataclass
@@ -66,7 +65,7 @@ def jumpcloud_section(scenario: str | Path) -> JumpCloudScenario | None:
 
     loaded, _ = load_scenario(scenario)
     parts = [jumpcloud_section(name) for name in loaded.include]
-    own = loaded.jumpcloud  # type: ignore[attr-defined]
+    own = loaded.jumpcloud
     sections = [s for s in [*parts, own] if s is not None]
     if not sections:
         return None
@@ -76,184 +75,6 @@ def jumpcloud_section(scenario: str | Path) -> JumpCloudScenario | None:
         merged.systems.update(section.systems)
         merged.bindings.update(section.bindings)
     return merged
-
-
-class _Routes:
-    """Maps ``(method, path)`` to a handler over the directory."""
-
-    def __init__(self, directory: LabDirectory) -> None:
-        self.d = directory
-        self.table: list[tuple[str, re.Pattern[str], Callable[..., Answer]]] = []
-        add = self._add
-        add("GET", r"/api/systemusers", self.list_users)
-        add("GET", r"/api/systemusers/(\w+)", self.get_user)
-        add("PUT", r"/api/systemusers/(\w+)", self.put_user)
-        add("POST", r"/api/systemusers/(\w+)/state/activate", self.activate)
-        add("POST", r"/api/systemusers/reactivate", self.reactivate)
-        add("GET", r"/api/systems", self.list_systems)
-        add("GET", r"/api/systems/(\w+)", self.get_system)
-        add("POST", r"/api/search/systems", self.search_systems)
-        add("GET", r"/api/v2/systems/(\w+)/users", self.system_users)
-        add("GET", r"/api/v2/bulk/userstates/eventlist/next", self.next_events)
-        add("POST", r"/api/commands", self.create_command)
-        add("GET", r"/api/commands/(\w+)", self.get_command)
-        add("DELETE", r"/api/commands/(\w+)", self.delete_command)
-        add("POST", r"/api/v2/commands/(\w+)/associations", self.associate_command)
-        add("POST", r"/api/runCommand", self.run_command)
-        add("GET", r"/api/commands/(\w+)/results", self.command_results)
-        add("GET", r"/api/commandresults/(\w+)", self.get_result)
-        add("DELETE", r"/api/commandresults/(\w+)", self.delete_result)
-
-    def _add(self, method: str, pattern: str, handler: Callable[..., Answer]) -> None:
-        self.table.append((method, re.compile(pattern + "$"), handler))
-
-    def dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
-        for route_method, pattern, handler in self.table:
-            match = pattern.match(path)
-            if match and route_method == method:
-                return handler(*match.groups(), query=query, body=body)
-        if any(p.match(path) for _, p, _ in self.table):
-            return 405, {"message": "Method Not Allowed"}, {}
-        return 404, {"message": "Not Found"}, {}
-
-    # ---- paging helpers ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _window(items: list[Any], query: dict[str, list[str]]) -> list[Any]:
-        limit = int(query.get("limit", ["10"])[0])  # JumpCloud's default page is 10
-        skip = int(query.get("skip", ["0"])[0])
-        return items[skip : skip + min(limit, 100)]
-
-    def _v1_list(self, items: list[dict[str, Any]], query: dict[str, list[str]]) -> Answer:
-        ordered = sorted(items, key=lambda item: item["_id"])
-        return 200, {"totalCount": len(ordered), "results": self._window(ordered, query)}, {}
-
-    # ---- users ------------------------------------------------------------------------------------
-
-    def list_users(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            return self._v1_list([dict(u) for u in self.d.users.values()], query)
-
-    def get_user(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            user = self.d.users.get(user_id)
-            return (200, dict(user), {}) if user else (404, {"message": "Not Found"}, {})
-
-    def put_user(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        status, answer = self.d.update_user(user_id, body or {})
-        return status, answer, {}
-
-    def activate(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        status, answer = self.d.activate(user_id, (body or {}).get("email", True))
-        return status, answer, {}
-
-    def reactivate(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        ids = [str(m.get("_id")) for m in (body or {}).get("models", [])]
-        status, answer = self.d.send_activation(ids)
-        return status, answer, {}
-
-    def next_events(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        wanted = [u for u in query.get("users", [""])[0].split(",") if u]
-        if len(wanted) > 100:
-            return 400, {"message": "at most 100 users"}, {}
-        with self.d.lock:
-            events = [dict(e) for u in wanted for e in self.d.scheduled.get(u, [])]
-        return 200, {"events_count": len(events), "results": events}, {}
-
-    # ---- systems ----------------------------------------------------------------------------------
-
-    def list_systems(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            return self._v1_list([dict(s) for s in self.d.systems.values()], query)
-
-    def get_system(self, system_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            system = self.d.systems.get(system_id)
-            return (200, dict(system), {}) if system else (404, {"message": "Not Found"}, {})
-
-    def search_systems(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        clauses = ((body or {}).get("filter") or {}).get("or") or []
-        names = {str(c.get("hostname")) for c in clauses if isinstance(c, dict) and "hostname" in c}
-        with self.d.lock:
-            found = [dict(s) for s in self.d.systems.values() if s["hostname"] in names]
-        return 200, {"totalCount": len(found), "results": found}, {}
-
-    def system_users(self, system_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            if system_id not in self.d.systems:
-                return 404, {"message": "Not Found"}, {}
-            ids = sorted(self.d.bindings.get(system_id, set()))
-        items = [
-            {"id": uid, "type": "user", "compiledAttributes": {}, "paths": [[{"to": {"id": uid, "type": "user"}}]]}
-            for uid in ids
-        ]
-        return 200, self._window(items, query), {"X-Total-Count": str(len(items))}
-
-    # ---- commands ---------------------------------------------------------------------------------
-
-    def create_command(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        body = body or {}
-        missing = [k for k in ("name", "command", "commandType") if not body.get(k)]
-        if missing:
-            return 400, {"message": f"missing {', '.join(missing)}"}, {}
-        from toolkit.lab.jcdirectory import object_id
-
-        with self.d.lock:
-            command_id = object_id("command", f"{body['name']}-{time.monotonic_ns()}")
-            command = {"_id": command_id, "organization": self.d.org_id, **body}
-            self.d.commands[command_id] = command
-            self.d.command_systems[command_id] = set()
-        return 200, dict(command), {}
-
-    def get_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            command = self.d.commands.get(command_id)
-            return (200, dict(command), {}) if command else (404, {"message": "Not Found"}, {})
-
-    def delete_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            command = self.d.commands.get(command_id)
-        if command is None or not self.d.delete_command(command_id):
-            return 404, {"message": "Not Found"}, {}
-        return 200, dict(command), {}
-
-    def associate_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        body = body or {}
-        with self.d.lock:
-            if command_id not in self.d.commands:
-                return 404, {"message": "Not Found"}, {}
-            if body.get("type") != "system" or body.get("id") not in self.d.systems:
-                return 400, {"message": "unknown system"}, {}
-            bound = self.d.command_systems[command_id]
-            if body.get("op") == "add":
-                bound.add(body["id"])
-            elif body.get("op") == "remove":
-                bound.discard(body["id"])
-            else:
-                return 400, {"message": "op must be add or remove"}, {}
-        return 204, None, {}
-
-    def run_command(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        body = body or {}
-        status, answer = self.d.run_command(str(body.get("_id", "")), body.get("systemIds"))
-        return status, answer, {}
-
-    def command_results(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            if command_id not in self.d.commands:
-                return 404, {"message": "Not Found"}, {}
-            found = [dict(r) for r in self.d.results.values() if r["workflowId"] == command_id]
-        return 200, found, {}
-
-    def get_result(self, result_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            result = self.d.results.get(result_id)
-            return (200, dict(result), {}) if result else (404, {"message": "Not Found"}, {})
-
-    def delete_result(self, result_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
-        with self.d.lock:
-            result = self.d.results.pop(result_id, None)
-        return (200, result, {}) if result else (404, {"message": "Not Found"}, {})
 
 
 class JumpCloudLab:
@@ -269,7 +90,7 @@ class JumpCloudLab:
         self.directory = directory
         self.faults: list[InjectedFault] = []
         self.seen: list[SeenRequest] = []
-        self._routes = _Routes(directory)
+        self._routes = Routes(directory)
         self._server = ThreadingHTTPServer((address, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -282,7 +103,8 @@ class JumpCloudLab:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        address, port = self._server.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else address
         return f"http://{host}:{port}"
 
     @property

@@ -3,8 +3,9 @@
 A scenario may carry a ``jumpcloud:`` section (see :class:`JumpCloudScenario`); without one, every host with
 an agent is a device and each host's ``jc_users`` are active users with a password, bound to it. The
 devices are the lab hosts: their ids are the agents' systemKeys, Commands run on them through the lab
-engine, and :meth:`LabDirectory.sync_agent` is what their agents do at a check-in. Objects are stored in
-the JSON shapes of JumpCloud's published specs (research §6) so :mod:`toolkit.lab.jcapi` serves them as-is.
+engine (:mod:`toolkit.lab.jcagent`), and :meth:`LabDirectory.sync_agent` is what their agents do at a
+check-in. Objects are stored in the JSON shapes of JumpCloud's published specs (research §6) so
+:mod:`toolkit.lab.jcapi` serves them as-is.
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.lab import readback
 from toolkit.lab.host import LabHost
-from toolkit.lab.hostmachine import catch_up, host_lock, machine_of
-from toolkit.lab.powershell import Runspace, UnsupportedConstruct, to_host_string
-from toolkit.lab.powershell.hosting import exit_code
+from toolkit.lab.hostmachine import host_lock, machine_of
+from toolkit.lab.jcagent import run_queued
 from toolkit.lab.windows.state import Provision
 
 LAB_API_KEY = "jcfix-lab-api-key-0123456789abcdef"  # a lab-only key, like the lab's WinRM password
 DEFAULT_ORG_ID = "5f0c000000000000000000aa"
-PICKUP_DELAY_S = 0.05  # how long a lab agent takes to notice a queued command
 
 
 class _Model(BaseModel):
@@ -320,84 +319,8 @@ class LabDirectory:
             runs = [QueuedRun(command_id, s, instance, time.monotonic()) for s in targets]
             self.queue.extend(runs)
         for run in runs:
-            threading.Thread(target=self._agent_runs, args=(run,), name="jcfix-lab-command", daemon=True).start()
+            threading.Thread(target=run_queued, args=(self, run), name="jcfix-lab-command", daemon=True).start()
         return 200, {"queueIds": [secrets.token_hex(12) for _ in runs], "workflowInstanceId": instance}
-
-    def _online(self, system_id: str) -> bool:
-        host = self.hosts.get(system_id)
-        system = self.systems.get(system_id, {})
-        return bool(system.get("active")) and host is not None and host.agent.installed and host.agent.running
-
-    def _agent_runs(self, run: QueuedRun) -> None:
-        command = self.commands.get(run.command_id)
-        if command is None:
-            return
-        ttl = float(command.get("timeToLiveSeconds") or 0) or 86400.0
-        while True:
-            if run.state == "cancelled" or run.command_id not in self.commands:
-                run.state = "cancelled"
-                return
-            if self._online(run.system_id):
-                break
-            if time.monotonic() - run.queued_at > ttl:
-                run.state = "expired"  # an offline device never saw it
-                return
-            time.sleep(0.05)
-        time.sleep(PICKUP_DELAY_S)
-        run.state = "running"
-        started = now_utc()
-        host = self.hosts[run.system_id]
-        timeout = float(command.get("timeout") or 120)
-        if host.faults.script_delay_s > timeout:
-            time.sleep(timeout)
-            output, error, code = "", "", 124
-        else:
-            time.sleep(host.faults.script_delay_s)
-            output, error, code = self._execute(host, str(command.get("command", "")))
-        with self.lock:
-            if run.command_id not in self.commands:
-                run.state = "cancelled"
-                return
-            result_id = secrets.token_hex(12)
-            self.results[result_id] = {
-                "_id": result_id,
-                "name": command.get("name", ""),
-                "command": command.get("command", ""),
-                "system": host.hostname,
-                "systemId": run.system_id,
-                "organization": self.org_id,
-                "requestTime": iso(started),
-                "responseTime": iso(now_utc()),
-                "user": "000000000000000000000000",
-                "sudo": False,
-                "files": [],
-                "workflowId": run.command_id,
-                "workflowInstanceId": run.workflow_instance_id,
-                "response": {"id": secrets.token_hex(12), "error": error, "data": {"output": output, "exitCode": code}},
-            }
-            run.state = "done"
-
-    def _execute(self, host: LabHost, text: str) -> tuple[str, str, int]:
-        """Run a command's text as the device's agent does: PowerShell as SYSTEM, ``(stdout, stderr, exit code)``.
-
-        The whole text runs (a jcfix wrapper is PowerShell: it decodes its parameters and calls the script
-        block), in a new runspace of a 64-bit process as LocalSystem. The agent's own bitness is not modelled:
-        a 32-bit agent PowerShell would take the wrapper's sysnative relaunch, which pipes stdin into a native
-        powershell.exe, which the lab cannot run.
-        """
-        with host_lock(host):
-            catch_up(host)
-            try:
-                run = Runspace(machine_of(host).as_system()).run_script(text)
-            except UnsupportedConstruct as exc:
-                return "", f"the lab's PowerShell engine cannot run this command: {exc}", 1
-        stdout = "\n".join(to_host_string(o) for o in run.output)
-        stderr = [e.message for e in run.errors]
-        if run.lab_bug is not None:
-            return stdout, f"a bug of the lab (not a Windows answer): {run.lab_bug}", 1
-        if run.terminating is not None:
-            stderr.append(run.terminating.message)
-        return stdout, "\n".join(stderr), exit_code(run)
 
     def delete_command(self, command_id: str) -> bool:
         with self.lock:

@@ -22,6 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from psrpcore import (
     CreatePipelineEvent,
@@ -339,8 +340,9 @@ class LabShell:
             if remaining <= 0:
                 raise operation_timeout()
             waiter = loop.create_task(changed.wait())
+            either: set[asyncio.Future[Any]] = {waiter, client_gone}
             try:
-                await asyncio.wait({waiter, client_gone}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(either, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 waiter.cancel()
             if client_gone.done():

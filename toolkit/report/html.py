@@ -1,94 +1,181 @@
 """``--html FILE``: one self-contained page an admin can send to a colleague.
 
-Inline CSS and JavaScript, no network: summary counts per status and per finding code, filters by status
-and by finding code, and per host its steps, errors, findings and the jcfix command that fixes each.
+Rendered with jinja2 (autoescaped) from ``templates/report.html.j2``, shipped in the package: inline CSS and
+JavaScript, no network. Summary counts per status and per finding code, filters by status, by finding code
+and by "has blockers", and per host its steps, errors, findings and the jcfix command that fixes each.
 
 The filter state lives in the URL hash (``report.html#status=failed&code=CASE_MISMATCH``), so a filtered
 view is a link one can send, and the page can be checked by loading two URLs in a headless browser.
-Each host's section is spooled as the host finishes; the page is assembled at ``finish``.
+
+Streaming: each host's section is rendered (``templates/host.html.j2``) and spooled as the
+host finishes, hosts with blockers to one spool and the others to another, so the page lists hosts with
+blockers first while memory stays flat in the number of hosts; the page shell is rendered at ``finish``.
+
+A host "has blockers" as the console recap counts it: its *last* diagnosis found one (a later diagnosis,
+after the fixes, supersedes an earlier one). ``STEP_SKIPPED`` rows (steps skipped by their condition) are
+hidden unless the reader asks for them (a checkbox, or the ``STEP_SKIPPED`` code filter).
 """
 
 from __future__ import annotations
 
-from html import escape
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+import jinja2
+from markupsafe import Markup
+
+from toolkit.facts import HostFacts
+from toolkit.models import SKIPPED_FINDING, HostReport
 from toolkit.recorder import HOST_STATUSES, RunMeta, RunSummary
 from toolkit.report.spool import Spool
-from toolkit.report.view import FindingsFor, changed_then_failed, default_findings, host_label, host_reason, step_views
-from toolkit.runner import HostReport
-
-CSS = """
-:root { --ok:#1a7f37; --changed:#9a6700; --pending:#0969da; --failed:#cf222e; --unreachable:#8250df;
-  --skipped:#6e7781; --border:#d0d7de; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
-body { margin: 0 auto; max-width: 1200px; padding: 1rem 2rem; color: #1f2328; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.5rem; } code { font-size: .9em; }
-.meta { color: #57606a; margin: 0; }
-.counts { display: flex; gap: .75rem; flex-wrap: wrap; padding: 0; list-style: none; }
-.counts a { display: block; padding: .5rem 1rem; border: 1px solid var(--border); border-radius: 6px;
-  text-decoration: none; color: inherit; min-width: 6rem; }
-.counts .n { display: block; font-size: 1.6rem; font-weight: 600; }
-.filters { display: flex; gap: 1.5rem; align-items: center; padding: .75rem 0; border-bottom: 1px solid var(--border); }
-.host { border: 1px solid var(--border); border-left-width: 6px; border-radius: 6px; margin: .75rem 0;
-  padding: .5rem 1rem; }
-.host[hidden] { display: none; }
-.host h3 { margin: .25rem 0; font-size: 1rem; }
-.badge { display: inline-block; padding: 0 .5rem; border-radius: 1rem; color: #fff; font-size: .8rem; }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0; font-size: .9rem; }
-th, td { text-align: left; border-bottom: 1px solid var(--border); padding: .25rem .5rem; vertical-align: top; }
-.fix code { user-select: all; background: #f6f8fa; padding: 0 .25rem; }
-.sev-blocker { color: var(--failed); font-weight: 600; } .sev-warning { color: var(--changed); }
-""" + "".join(
-    f".status-{s} {{ border-left-color: var(--{s}); }} .badge.status-{s} {{ background: var(--{s}); }}\n"
-    for s in HOST_STATUSES
+from toolkit.report.view import (
+    FindingsFor,
+    StepView,
+    changed_then_failed,
+    default_findings,
+    host_label,
+    host_reason,
+    step_views,
 )
+from toolkit.rules import Finding
 
-# Reads the filter from the URL hash, shows matching hosts only, and writes the hash back when a filter
-# changes: plain DOM, no framework, works from a file:// URL.
-SCRIPT = """
-(function () {
-  var hosts = Array.prototype.slice.call(document.querySelectorAll("section.host"));
-  var byStatus = document.getElementById("filter-status");
-  var byCode = document.getElementById("filter-code");
-  function filters() {
-    var wanted = {};
-    location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
-      var at = pair.indexOf("=");
-      if (at > 0) { wanted[decodeURIComponent(pair.slice(0, at))] = decodeURIComponent(pair.slice(at + 1)); }
-    });
-    return { status: wanted.status || "", code: wanted.code || "" };
-  }
-  function apply() {
-    var f = filters(), shown = 0;
-    byStatus.value = f.status;
-    byCode.value = f.code;
-    hosts.forEach(function (host) {
-      var codes = " " + host.getAttribute("data-codes") + " ";
-      var match = (!f.status || host.getAttribute("data-status") === f.status) &&
-                  (!f.code || codes.indexOf(" " + f.code + " ") >= 0);
-      host.hidden = !match;
-      if (match) { shown += 1; }
-    });
-    var label = document.getElementById("shown");
-    label.textContent = "Showing " + shown + " of " + hosts.length + " hosts";
-    label.setAttribute("data-shown", String(shown));
-  }
-  function update() {
-    var parts = [];
-    if (byStatus.value) { parts.push("status=" + encodeURIComponent(byStatus.value)); }
-    if (byCode.value) { parts.push("code=" + encodeURIComponent(byCode.value)); }
-    location.hash = parts.join("&");
-  }
-  byStatus.addEventListener("change", update);
-  byCode.addEventListener("change", update);
-  window.addEventListener("hashchange", apply);
-  apply();
-})();
-"""
+PAGE_TEMPLATE = "report.html.j2"
+HOST_TEMPLATE = "host.html.j2"
+# Where the hosts go in the rendered page shell. Autoescaping turns every "<" of the run's data into "&lt;",
+# so this comment can only come from the template itself.
+HOSTS_SLOT = Markup("<!-- jcfix:hosts -->")
+CHUNK = 1024 * 1024
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+# C0 control characters other than tab and newlines: not text a browser should get (a script's output may hold them).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(value: object) -> object:
+    """Every value the templates print, before escaping: control characters dropped (markup kept as is)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return CONTROL_CHARACTERS.sub("", value)
+    return value
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("toolkit.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_printable,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+ENVIRONMENT = _environment()
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step in a host's table; ``skipped_by_condition``: it carries a ``STEP_SKIPPED`` finding."""
+
+    name: str
+    action: str
+    state: str
+    error: str
+    skipped_by_condition: bool
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One finding in a host's table; ``superseded``: a later diagnosis of the host replaced it."""
+
+    finding: Finding
+    superseded: bool
+
+    @property
+    def step_skipped(self) -> bool:
+        return self.finding.code == SKIPPED_FINDING
+
+
+@dataclass(frozen=True)
+class HostView:
+    """What ``templates/host.html.j2`` shows of one host."""
+
+    anchor: str
+    name: str
+    status: str
+    label: str
+    reason: str | None
+    blocked: bool
+    codes: list[str]
+    steps: list[StepRow]
+    findings: list[FindingRow]
+
+
+def _step_row(view: StepView) -> StepRow:
+    # "failed (changed)": the host was changed before the step failed (it may need jcfix undo).
+    state = view.label + (" (check mode)" if view.whatif else "")
+    state += ", changed" if view.changed and view.status != "failed" else ""
+    error = f"{view.error_category}: {view.error_message}" if view.error_category else ""
+    skipped = view.status == "skipped" and any(f.code == SKIPPED_FINDING for f in view.findings)
+    return StepRow(view.name, view.action, state, error, skipped)
+
+
+def _last_diagnosis(report: HostReport) -> int | None:
+    """The position of the host's last step that collected facts (the diagnosis that stands), else None."""
+    positions = [p for p, (_, result) in enumerate(report.results) if isinstance(result.data, HostFacts)]
+    return positions[-1] if positions else None
+
+
+def current_findings(report: HostReport, views: Sequence[StepView]) -> list[Finding]:
+    """The findings that stand at the host's end: every step's, but only the last diagnosis's of the diagnoses."""
+    last = _last_diagnosis(report)
+    return [
+        f
+        for view in views
+        if view.position == last or not isinstance(report.results[view.position][1].data, HostFacts)
+        for f in view.findings
+    ]
+
+
+def has_current_blockers(report: HostReport, views: Sequence[StepView]) -> bool:
+    """Whether the host's last diagnosis found a blocker: how the console recap counts "with blockers"."""
+    last = _last_diagnosis(report)
+    return any(f.severity == "blocker" for view in views if view.position == last for f in view.findings)
+
+
+def host_view(report: HostReport, anchor: str, findings_for: FindingsFor = default_findings) -> HostView:
+    """``report`` as the template shows it."""
+    views = list(step_views(report, findings_for))
+    last = _last_diagnosis(report)
+    findings = [
+        FindingRow(f, superseded=isinstance(report.results[v.position][1].data, HostFacts) and v.position != last)
+        for v in views
+        for f in v.findings
+    ]
+    return HostView(
+        anchor=anchor,
+        name=report.target.name,
+        status=report.status,
+        label=host_label(report),
+        reason=host_reason(report),
+        blocked=has_current_blockers(report, views),
+        codes=sorted({f.code for f in current_findings(report, views)}),
+        steps=[_step_row(view) for view in views],
+        findings=findings,
+    )
+
+
+def _severities(view: HostView) -> dict[str, str]:
+    """Each current code's severity on the host (the first finding's)."""
+    severities: dict[str, str] = {}
+    for row in view.findings:
+        if not row.superseded:
+            severities.setdefault(row.finding.code, row.finding.severity)
+    return severities
 
 
 class HtmlRecorder:
@@ -103,109 +190,56 @@ class HtmlRecorder:
         self.changed_then_failed = 0
         # code -> (severity, hosts with it): small, bounded by the rules' codes, not by the fleet.
         self.codes: dict[str, tuple[str, int]] = {}
-        self._spool: Spool | None = None
+        self._blocked: Spool | None = None  # hosts with blockers: first on the page, then the rest
+        self._rest: IO[str] | None = None
+        self._host_template: jinja2.Template | None = None
 
     def start(self, meta: RunMeta) -> None:
-        """Open the spool."""
+        """Open the spools."""
         self.meta = meta
-        self._spool = Spool(self.path)
+        self._blocked = Spool(self.path)
+        # Open from start to finish (closed there); anonymous, so it never outlives the process.
+        self._rest = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="jcfix-html-")  # noqa: SIM115
+        self._host_template = ENVIRONMENT.get_template(HOST_TEMPLATE)
 
     def host_done(self, report: HostReport) -> None:
-        """Spool the host's section: status, reason, steps, findings and fix commands."""
-        assert self._spool is not None, "start() first"
+        """Render the host's section and spool it: status, reason, steps, findings and fix commands."""
+        assert self._blocked is not None and self._rest is not None and self._host_template is not None, "start() first"
         self.hosts += 1
-        status = report.status
-        views = list(step_views(report, self.findings_for))
-        findings = [f for view in views for f in view.findings]
-        codes = sorted({f.code for f in findings})
-        for code in codes:
-            severity = next(f.severity for f in findings if f.code == code)
+        view = host_view(report, f"host-{self.hosts}", self.findings_for)
+        for code, severity in _severities(view).items():
             self.codes[code] = (severity, self.codes.get(code, (severity, 0))[1] + 1)
-        if any(f.severity == "blocker" for f in findings):
-            self.hosts_with_blockers += 1
-        name = report.target.name
+        self.hosts_with_blockers += view.blocked
         self.changed_then_failed += changed_then_failed(report)
-        parts = [
-            f'<section class="host status-{_e(status)}" id="host-{self.hosts}" data-host="{_e(name)}" '
-            f'data-status="{_e(status)}" data-label="{_e(host_label(report))}" data-codes="{_e(" ".join(codes))}">',
-            f'<h3>{_e(name)} <span class="badge status-{_e(status)}">{_e(host_label(report))}</span></h3>',
-        ]
-        reason = host_reason(report)
-        if reason:
-            parts.append(f'<p class="reason">{_e(reason)}</p>')
-        if views:
-            parts.append("<table class='steps'><tr><th>Step</th><th>Action</th><th>Status</th><th>Error</th></tr>")
-            for view in views:
-                # "failed (changed)": the host was changed before the step failed (it may need jcfix undo).
-                state = view.label + (" (check mode)" if view.whatif else "")
-                state += ", changed" if view.changed and view.status != "failed" else ""
-                error = f"{view.error_category}: {view.error_message}" if view.error_category else ""
-                parts.append(
-                    f"<tr><td>{_e(view.name)}</td><td>{_e(view.action)}</td><td>{_e(state)}</td><td>{_e(error)}</td></tr>"
-                )
-            parts.append("</table>")
-        if findings:
-            parts.append(
-                "<table class='findings'><tr><th>Severity</th><th>Code</th><th>JumpCloud user</th>"
-                "<th>What is wrong</th><th>Fix</th></tr>"
-            )
-            for f in findings:
-                fix = f"<code>{_e(f.fix)}</code>" if f.fix else ""
-                parts.append(
-                    f"<tr class='finding' data-code='{_e(f.code)}'>"
-                    f"<td class='sev-{_e(f.severity)}'>{_e(f.severity)}</td>"
-                    f"<td>{_e(f.code)}</td><td>{_e(f.subject or '')}</td><td>{_e(f.message)}</td>"
-                    f"<td class='fix'>{fix}</td></tr>"
-                )
-            parts.append("</table>")
-        parts.append("</section>\n")
-        self._spool.write("".join(parts))
+        section = self._host_template.render(host=view)
+        if view.blocked:
+            self._blocked.write(section)
+        else:
+            self._rest.write(section)
 
     def finish(self, summary: RunSummary) -> None:
-        """Write the page: header, summary, filters, the spooled hosts, the script."""
-        assert self._spool is not None and self.meta is not None, "start() first"
-        meta = self.meta
-        title = f"jcfix run {meta.run_id}"
-        what = meta.playbook or meta.command
-        mode = "check mode (nothing changed)" if meta.check_mode else "apply"
-        ended = "interrupted" if summary.interrupted else "finished"
-        counts = "".join(
-            f'<li><a class="count status-{s}" href="#status={s}" data-status="{s}">'
-            f'<span class="n">{summary.counts.get(s, 0)}</span>{s}</a></li>'
-            for s in HOST_STATUSES
+        """Write the page: header, summary, filters, the hosts with blockers, the other hosts, the script."""
+        assert self._blocked is not None and self._rest is not None and self.meta is not None, "start() first"
+        # Behind the hosts with blockers, in chunks: the other hosts never sit in memory all at once.
+        self._rest.seek(0)
+        while chunk := self._rest.read(CHUNK):
+            self._blocked.write(chunk)
+        self._rest.close()
+        head, foot = self.shell(summary).split(HOSTS_SLOT)
+        self._blocked.assemble(head, foot)
+
+    def shell(self, summary: RunSummary) -> str:
+        """The page without its hosts: :data:`HOSTS_SLOT` marks where they go."""
+        assert self.meta is not None, "start() first"
+        page = ENVIRONMENT.get_template(PAGE_TEMPLATE).render(
+            meta=self.meta,
+            summary=summary,
+            statuses=HOST_STATUSES,
+            hosts=self.hosts,
+            hosts_with_blockers=self.hosts_with_blockers,
+            changed_then_failed=self.changed_then_failed,
+            codes=[(code, severity, n) for code, (severity, n) in sorted(self.codes.items())],
+            hosts_slot=HOSTS_SLOT,
         )
-        status_options = "".join(
-            f'<option value="{s}">{s} ({summary.counts.get(s, 0)})</option>' for s in HOST_STATUSES
-        )
-        code_options = "".join(
-            f'<option value="{_e(code)}">{_e(code)} ({severity}, {n} hosts)</option>'
-            for code, (severity, n) in sorted(self.codes.items())
-        )
-        changed = (
-            f', <span id="changed-then-failed" data-hosts="{self.changed_then_failed}">{self.changed_then_failed} '
-            "failed after changing the host (see jcfix undo)</span>"
-            if self.changed_then_failed
-            else ""
-        )
-        stopped = f"<p class='meta'>Stopped early: {_e(summary.stopped_reason)}</p>" if summary.stopped_reason else ""
-        header = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title><style>{CSS}</style></head>
-<body>
-<header><h1>{_e(title)}</h1>
-<p class="meta"><code>{_e(what)}</code></p>
-<p class="meta">by {_e(meta.user)}, started {_e(meta.started.isoformat(timespec="seconds"))}, {ended}
-{_e(summary.ended.isoformat(timespec="seconds"))}; {mode}; exit code {summary.exit_code}</p>{stopped}</header>
-<section id="summary"><h2>Summary</h2>
-<p id="total" data-hosts="{self.hosts}">{self.hosts} hosts, {self.hosts_with_blockers} with blockers{changed}</p>
-<ul class="counts">{counts}</ul></section>
-<nav class="filters">
-<label>Status <select id="filter-status"><option value="">all</option>{status_options}</select></label>
-<label>Finding <select id="filter-code"><option value="">all</option>{code_options}</select></label>
-<span id="shown" data-shown="{self.hosts}">Showing {self.hosts} of {self.hosts} hosts</span>
-</nav>
-<main id="hosts"><h2>Hosts</h2>
-"""
-        footer = f"</main>\n<script>{SCRIPT}</script>\n</body></html>\n"
-        self._spool.assemble(header, footer)
+        assert page.count(HOSTS_SLOT) == 1, "the template places the hosts exactly once"
+        return page

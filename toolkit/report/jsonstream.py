@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from toolkit.models import HostReport
 from toolkit.recorder import RunMeta, RunSummary
 from toolkit.report.view import (
     FindingsFor,
@@ -32,7 +33,6 @@ from toolkit.report.view import (
     host_reason,
     step_views,
 )
-from toolkit.runner import HostReport
 
 JSONL_SCHEMA = 1
 

@@ -21,6 +21,7 @@ import socket
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from toolkit.models import HostReport
 from toolkit.recorder import RunMeta, RunSummary
 from toolkit.report.spool import Spool
 from toolkit.report.view import (
@@ -32,7 +33,6 @@ from toolkit.report.view import (
     host_reason,
     step_views,
 )
-from toolkit.runner import HostReport
 
 
 def _clean(text: str) -> str:

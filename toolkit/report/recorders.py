@@ -50,7 +50,7 @@ def run_meta(
 
 def run_summary(statuses: Mapping[str, int], *, exit_code: int, interrupted: bool = False) -> RunSummary:
     """A :class:`RunSummary` ending now, with every status key present."""
-    counts = {status: int(statuses.get(status, 0)) for status in HOST_STATUSES}
+    counts: dict[str, int] = {status: int(statuses.get(status, 0)) for status in HOST_STATUSES}
     return RunSummary(counts=counts, interrupted=interrupted, ended=datetime.now(timezone.utc), exit_code=exit_code)
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.facts import HostFacts
+from toolkit.models import CONNECTION_CATEGORIES, HostReport, Step
 from toolkit.results import ResultDocument, status_label
 from toolkit.rules import Finding, diagnose
-from toolkit.runner import HostReport, Step
 from toolkit.transport.base import HostTarget
 
 # A step failed because the host could not be worked with at all, rather than the script saying no.
-TRANSPORT_CATEGORIES = frozenset({"unreachable", "auth_failed", "protocol"})
+TRANSPORT_CATEGORIES = CONNECTION_CATEGORIES
 
 FindingsFor = Callable[[HostTarget, HostFacts], Sequence[Finding]]
 

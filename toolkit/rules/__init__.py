@@ -13,41 +13,17 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from toolkit.facts import AccountFacts, HostFacts
+from toolkit.results import SEVERITY_ORDER, Finding, Severity
 
 if TYPE_CHECKING:
     from toolkit.jumpcloud.facts import JumpCloudFacts
     from toolkit.rules.decided import DecidedFacts
 
-Severity = Literal["blocker", "warning", "info"]
-SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing diagnose found on a host.
-
-    Attributes:
-        code: stable identifier (``CASE_MISMATCH``...), documented in the README.
-        severity: ``blocker`` stops takeover/provisioning; ``warning`` may; ``info`` is context.
-        message: one line in the admin's words.
-        subject: the JumpCloud username it concerns, or None for host-wide findings.
-        evidence: the facts it rests on, as read from the host.
-        fix: the exact jcfix command that fixes it, when there is one.
-    """
-
-    code: str
-    severity: Severity
-    message: str
-    subject: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    fix: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["SEVERITY_ORDER", "Context", "Finding", "Match", "Severity", "blockers", "diagnose"]
 
 
 @dataclass(frozen=True)

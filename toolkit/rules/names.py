@@ -5,63 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from toolkit.naming import name_problems
-from toolkit.rules import Context, Finding
+from toolkit.rules import Context, Finding, Match
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    """Each JumpCloud user's invalid name or near-miss local account, then spaced names no user claims."""
     claimed: set[str] = set()
     for jc_user in ctx.jc_users:
-        # The agent creates the Local User Account name when JumpCloud has one, else the username.
-        problems = name_problems(ctx.local_name(jc_user))
-        if problems:
-            yield Finding(
-                "JC_USERNAME_INVALID",
-                "blocker",
-                f"JumpCloud username {jc_user!r} cannot be a Windows account name: {'; '.join(problems)}. "
-                "Change it in the JumpCloud console.",
-                subject=jc_user,
-                evidence={"problems": problems},
-            )
+        invalid = _invalid_name(ctx, jc_user)
+        if invalid is not None:
+            yield invalid
         match = ctx.match(jc_user)
         if match.account is not None:
             claimed.add(match.account.name)
-        if match.kind == "case":
-            account = match.account
-            assert account is not None
-            note = " (its Full Name matches too, which does not count)" if match.also_full_name else ""
-            yield Finding(
-                "CASE_MISMATCH",
-                "blocker",
-                f"Local account {account.name!r} differs from JumpCloud user {jc_user!r} only in letter case{note}; "
-                "the agent matches case-sensitively and will not take it over.",
-                subject=jc_user,
-                evidence={"local_username": account.name, "jc_username": jc_user, "sid": account.sid},
-                fix=ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user)),
-            )
-        elif match.kind == "full_name":
-            account = match.account
-            assert account is not None
-            yield Finding(
-                "FULLNAME_ONLY_MATCH",
-                "blocker",
-                f"JumpCloud user {jc_user!r} matches the Full Name of local account {account.name!r}, not its "
-                "username: JumpCloud links by username only and would create a second account.",
-                subject=jc_user,
-                evidence={"local_username": account.name, "full_name": account.full_name, "sid": account.sid},
-                fix=ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user)),
-            )
-        elif match.kind == "space":
-            account = match.account
-            assert account is not None
-            yield Finding(
-                "USERNAME_HAS_SPACE",
-                "blocker",
-                f"Local account {account.name!r} looks like JumpCloud user {jc_user!r} but has a space in its "
-                "username, which JumpCloud cannot take over: rename it.",
-                subject=jc_user,
-                evidence={"local_username": account.name, "sid": account.sid},
-                fix=ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user)),
-            )
+        near_miss = _near_miss(ctx, jc_user, match)
+        if near_miss is not None:
+            yield near_miss
     for account in ctx.facts.users:
         if " " in account.name and account.name not in claimed:
             yield Finding(
@@ -70,3 +29,57 @@ def check(ctx: Context) -> Iterator[Finding]:
                 f"Local account {account.name!r} has a space in its username; JumpCloud could not take it over.",
                 evidence={"local_username": account.name, "sid": account.sid},
             )
+
+
+def _invalid_name(ctx: Context, jc_user: str) -> Finding | None:
+    """A blocker when the account name the agent would create is not a valid Windows name."""
+    # The agent creates the Local User Account name when JumpCloud has one, else the username.
+    problems = name_problems(ctx.local_name(jc_user))
+    if not problems:
+        return None
+    return Finding(
+        "JC_USERNAME_INVALID",
+        "blocker",
+        f"JumpCloud username {jc_user!r} cannot be a Windows account name: {'; '.join(problems)}. "
+        "Change it in the JumpCloud console.",
+        subject=jc_user,
+        evidence={"problems": problems},
+    )
+
+
+def _near_miss(ctx: Context, jc_user: str, match: Match) -> Finding | None:
+    """A blocker when a local account nearly matches ``jc_user`` (case, Full Name, space), else None."""
+    account = match.account
+    if account is None or match.kind not in ("case", "full_name", "space"):
+        return None
+    fix = ctx.command("fix", "rename", "--user", account.name, "--to", ctx.local_name(jc_user))
+    if match.kind == "case":
+        note = " (its Full Name matches too, which does not count)" if match.also_full_name else ""
+        return Finding(
+            "CASE_MISMATCH",
+            "blocker",
+            f"Local account {account.name!r} differs from JumpCloud user {jc_user!r} only in letter case{note}; "
+            "the agent matches case-sensitively and will not take it over.",
+            subject=jc_user,
+            evidence={"local_username": account.name, "jc_username": jc_user, "sid": account.sid},
+            fix=fix,
+        )
+    if match.kind == "full_name":
+        return Finding(
+            "FULLNAME_ONLY_MATCH",
+            "blocker",
+            f"JumpCloud user {jc_user!r} matches the Full Name of local account {account.name!r}, not its "
+            "username: JumpCloud links by username only and would create a second account.",
+            subject=jc_user,
+            evidence={"local_username": account.name, "full_name": account.full_name, "sid": account.sid},
+            fix=fix,
+        )
+    return Finding(
+        "USERNAME_HAS_SPACE",
+        "blocker",
+        f"Local account {account.name!r} looks like JumpCloud user {jc_user!r} but has a space in its "
+        "username, which JumpCloud cannot take over: rename it.",
+        subject=jc_user,
+        evidence={"local_username": account.name, "sid": account.sid},
+        fix=fix,
+    )

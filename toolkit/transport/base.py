@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from toolkit.models import TransportCategory
 from toolkit.results import RawOutput
+from toolkit.settings import ConnectionSettings, Scheme, port_for
 from toolkit.templates import RenderedScript
 
-TransportCategory = Literal["unreachable", "auth_failed", "protocol", "script_failed"]
+__all__ = ["Endpoint", "HostSession", "HostTarget", "TransportCategory", "TransportError", "resolve_endpoint"]
 
 
 class TransportError(Exception):
@@ -41,7 +43,7 @@ class HostTarget:
     name: str
     address: str | None = None
     port: int | None = None
-    scheme: Literal["http", "https"] | None = None
+    scheme: Scheme | None = None
     auth: str | None = None
     ca_cert: str | None = None
     vars: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -49,6 +51,36 @@ class HostTarget:
     @property
     def connect_address(self) -> str:
         return self.address or self.name
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how one host is reached: its per-host overrides applied over the run's settings."""
+
+    address: str
+    port: int
+    scheme: Scheme
+    auth: str
+    ca_cert: str | None
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.address}:{self.port}"
+
+
+def resolve_endpoint(target: HostTarget, settings: ConnectionSettings) -> Endpoint:
+    """The one rule for a host's scheme, port, auth and CA bundle: the host's own value, else the run's.
+
+    The port falls back to the run's ``--port``, then to the standard port of the host's scheme.
+    """
+    scheme = target.scheme or settings.scheme
+    return Endpoint(
+        address=target.connect_address,
+        port=target.port or settings.port or port_for(scheme),
+        scheme=scheme,
+        auth=target.auth or settings.auth,
+        ca_cert=target.ca_cert or settings.ca_cert,
+    )
 
 
 class HostSession(Protocol):

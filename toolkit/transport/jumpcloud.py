@@ -6,27 +6,11 @@ parse the one JSON result document from its output, then delete the command and 
 when the run is interrupted (``try``/``finally``; SIGTERM becomes an interrupt; workers stop polling once
 the main thread has gone).
 
-Commands take no parameters, so the wrapper carries them as one base64 JSON blob in a ``ps_literal``
-literal (base64 text cannot close a quoted string: safe by construction). The rendered script body is
-embedded unchanged as a scriptblock, and a fixed prologue/epilogue decodes the blob and splats it into
-the scriptblock. When the agent's PowerShell is 32-bit and lacks LocalAccounts, the epilogue relaunches
-64-bit PowerShell through ``sysnative`` (JumpCloud's own pattern, research §1) with a fixed bootstrap
-that reads the script and the blob from stdin: no value is ever spliced into code there either.
-
-Wrapper layout (the lab runs it as PowerShell, whole, on its simulated machine)::
-
-    <fixed prologue>
-    $JcfixParametersBase64 = '<base64 of the parameters as JSON>'
-    $JcfixScript = {
-    <the rendered script, unchanged>
-    } # end of the jcfix script
-    <fixed epilogue>
+The command text that carries a script and its parameters is built in :mod:`toolkit.transport.jumpcloud_wrap`.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import secrets
 import signal
@@ -38,10 +22,11 @@ from typing import Any
 from toolkit.jumpcloud import api
 from toolkit.jumpcloud.client import JumpCloudClient, JumpCloudConfig, JumpCloudError, load_config
 from toolkit.results import RawOutput
-from toolkit.secrets import Secret
 from toolkit.settings import ConnectionSettings
-from toolkit.templates import RenderedScript, ps_literal
-from toolkit.transport.base import HostTarget, TransportError
+from toolkit.templates import RenderedScript
+from toolkit.transport.base import HostTarget, TransportCategory, TransportError
+from toolkit.transport.jumpcloud_wrap import preview, wrap
+from toolkit.transport.registry import Transport, register
 
 log = logging.getLogger(__name__)
 
@@ -49,93 +34,6 @@ TIMEOUT_EXIT_CODE = 124  # JumpCloud's "function timeout" exit code on Windows (
 POLL_INTERVAL_ENV = "JCFIX_JC_POLL_INTERVAL"
 COMMAND_TTL_ENV = "JCFIX_JC_COMMAND_TTL"
 COMMAND_TIMEOUT_ENV = "JCFIX_JC_COMMAND_TIMEOUT"
-
-# Decodes $JcfixParametersBase64 into a hashtable and runs $JcfixScript with it (shared by both bitnesses).
-_INVOKE = r"""$JcfixParameters = @{}
-$JcfixJson = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($JcfixParametersBase64))
-foreach ($JcfixProperty in (ConvertFrom-Json -InputObject $JcfixJson).PSObject.Properties) {
-    $JcfixParameters[$JcfixProperty.Name] = $JcfixProperty.Value
-}
-& $JcfixScript @JcfixParameters
-"""
-
-# What 64-bit PowerShell runs after a relaunch: line 1 of stdin is the parameters blob, line 2 the script.
-_CHILD = (
-    r"""$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$JcfixLines = [System.Console]::In.ReadToEnd() -split "`n"
-$JcfixParametersBase64 = $JcfixLines[0].Trim()
-$JcfixScriptText = [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($JcfixLines[1].Trim()))
-$JcfixScript = [System.Management.Automation.ScriptBlock]::Create($JcfixScriptText)
-"""
-    + _INVOKE
-)
-# -EncodedCommand takes base64 of UTF-16LE; computed from the fixed text above, so it is fixed too.
-_CHILD_ENCODED = base64.b64encode(_CHILD.encode("utf-16-le")).decode("ascii")
-
-PROLOGUE = r"""# jcfix: a jcfix script run through JumpCloud Commands. Everything but the two lines after this
-# prologue is fixed text; the parameters travel as base64 JSON, the script body is unchanged.
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-$InformationPreference = 'SilentlyContinue'
-"""
-
-EPILOGUE = (
-    r"""$JcfixNeeds64Bit = [System.Environment]::Is64BitOperatingSystem -and
-    -not [System.Environment]::Is64BitProcess -and
-    -not (Get-Module -ListAvailable -Name Microsoft.PowerShell.LocalAccounts)
-if ($JcfixNeeds64Bit) {
-    # 32-bit PowerShell on 64-bit Windows has no LocalAccounts: run 64-bit PowerShell through sysnative.
-    $JcfixPowerShell = Join-Path ($PSHOME -replace 'syswow64', 'sysnative') 'powershell.exe'
-    $JcfixScriptBytes = [System.Text.Encoding]::UTF8.GetBytes($JcfixScript.ToString())
-    $JcfixPayload = $JcfixParametersBase64 + "`n" + [System.Convert]::ToBase64String($JcfixScriptBytes)
-    $JcfixPayload | & $JcfixPowerShell -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand `
-        """
-    + _CHILD_ENCODED
-    + r"""
-    exit $LASTEXITCODE
-}
-"""
-    + _INVOKE
-)
-SCRIPT_START = "$JcfixScript = {\n"
-SCRIPT_END = "\n} # end of the jcfix script\n"
-
-
-def encode_parameters(parameters: dict[str, Any]) -> str:
-    """The parameters as base64 of their UTF-8 JSON (only ``A-Z a-z 0-9 + / =``)."""
-    return base64.b64encode(json.dumps(parameters, ensure_ascii=False).encode("utf-8")).decode("ascii")
-
-
-def wrap(rendered: RenderedScript, *, whatif: bool = False) -> str:
-    """The command text for ``rendered``: fixed prologue, the parameters literal, the script, fixed epilogue.
-
-    Refuses secret parameters: a command's text is stored in JumpCloud and shown in its console.
-    """
-    parameters: dict[str, Any] = {}
-    for name, value in rendered.parameters.items():
-        if isinstance(value, Secret):
-            raise TransportError(
-                "script_failed",
-                f"{rendered.action}: parameter {name} is a secret, and a JumpCloud command's text is stored in "
-                "JumpCloud: run this one over WinRM",
-            )
-        parameters[name] = value
-    if whatif:
-        parameters["WhatIf"] = True
-    body = rendered.script.rstrip("\n")
-    return "".join(
-        [
-            PROLOGUE,
-            f"$JcfixParametersBase64 = {ps_literal(encode_parameters(parameters))}\n",
-            SCRIPT_START,
-            body,
-            SCRIPT_END,
-            EPILOGUE,
-        ]
-    )
-
 
 # ---- interruption --------------------------------------------------------------------------------
 
@@ -244,10 +142,12 @@ class JumpCloudSession:
         return f"JumpCloudSession({self.target.name!r})"
 
     def _fail(self, exc: JumpCloudError) -> TransportError:
-        category = {"auth": "auth_failed", "forbidden": "auth_failed", "unreachable": "unreachable"}.get(
-            exc.kind, "protocol"
-        )
-        return TransportError(category, f"{self.target.name}: {exc.message}")  # type: ignore[arg-type]
+        categories: dict[str, TransportCategory] = {
+            "auth": "auth_failed",
+            "forbidden": "auth_failed",
+            "unreachable": "unreachable",
+        }
+        return TransportError(categories.get(exc.kind, "protocol"), f"{self.target.name}: {exc.message}")
 
     def _device(self) -> api.JcSystem:
         """The target's JumpCloud device: the inventory's ``jc_system_id``, else found by hostname."""
@@ -382,4 +282,18 @@ def open_session(target: HostTarget, settings: ConnectionSettings) -> JumpCloudS
     return JumpCloudSession(target, settings)
 
 
-__all__ = ["JumpCloudSession", "JumpCloudSettings", "jumpcloud_settings", "open_session", "wrap"]
+def _prepare(settings: ConnectionSettings) -> ConnectionSettings:
+    return jumpcloud_settings(settings)
+
+
+TRANSPORT = register(Transport("jumpcloud", JumpCloudSettings, open_session, _prepare, preview))
+
+__all__ = [
+    "TRANSPORT",
+    "JumpCloudSession",
+    "JumpCloudSettings",
+    "jumpcloud_settings",
+    "open_session",
+    "preview",
+    "wrap",
+]

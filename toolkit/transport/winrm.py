@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from pypsrp.complex_objects import ErrorRecord
@@ -23,10 +24,11 @@ from pypsrp.wsman import WSMan
 
 from toolkit.results import RawOutput
 from toolkit.secrets import Secret
-from toolkit.settings import ConnectionSettings, check_cleartext
+from toolkit.settings import ConnectionSettings, check_cleartext, resolve_password
 from toolkit.templates import RenderedScript
-from toolkit.transport.base import HostTarget, TransportError
+from toolkit.transport.base import HostTarget, TransportError, resolve_endpoint
 from toolkit.transport.errors import DeadlineExceeded, classify
+from toolkit.transport.registry import Transport, register
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class _Deadline:
                 kwargs["timeout"] = self.clamp(kwargs.get("timeout"))
                 return _send(request, *args, **kwargs)
 
+            # Replacing the bound method on this one adapter instance is the point (no subclass to swap in).
             adapter.send = send  # type: ignore[method-assign]
 
 
@@ -108,28 +111,26 @@ class WinRMSession:
         if self._pool is not None:
             return self._pool
         settings = self.settings
-        scheme = self.target.scheme or settings.scheme
-        port = self.target.port or settings.port or (5986 if scheme == "https" else 5985)
+        end = resolve_endpoint(self.target, settings)
         password = settings.password.reveal() if isinstance(settings.password, Secret) else None
         cert_validation: bool | str = settings.cert_validation
-        ca_cert = self.target.ca_cert or settings.ca_cert
-        if settings.cert_validation and ca_cert:
-            cert_validation = ca_cert
+        if settings.cert_validation and end.ca_cert:
+            cert_validation = end.ca_cert
         extra: dict[str, Any] = {}
         if settings.certificate_pem:
             extra = {"certificate_pem": settings.certificate_pem, "certificate_key_pem": settings.certificate_key_pem}
-        auth = self.target.auth or settings.auth
-        check_cleartext(self.target.connect_address, scheme, auth)
+        check_cleartext(end.address, end.scheme, end.auth)
         self._wsman = WSMan(
-            self.target.connect_address,
-            port=port,
+            end.address,
+            port=end.port,
             username=settings.user,
             password=password,
-            ssl=scheme == "https",
-            auth=auth,
+            ssl=end.scheme == "https",
+            auth=end.auth,
             # Basic over HTTP has no message encryption; check_cleartext allowed it for loopback only.
-            encryption="never" if (auth == "basic" and scheme == "http") else "auto",
-            cert_validation=cert_validation,
+            encryption="never" if (end.auth == "basic" and end.scheme == "http") else "auto",
+            # pypsrp annotates bool, but hands the value to requests' Session.verify, which also takes a CA path.
+            cert_validation=cert_validation,  # type: ignore[arg-type]
             connection_timeout=int(max(1, settings.connect_timeout)),
             read_timeout=int(max(2, settings.read_timeout)),
             operation_timeout=settings.operation_timeout,
@@ -225,4 +226,17 @@ def open_session(target: HostTarget, settings: ConnectionSettings) -> WinRMSessi
     return WinRMSession(target, settings)
 
 
-__all__ = ["TransportError", "WinRMSession", "error_record_text", "open_session"]
+def _prepare(settings: ConnectionSettings) -> ConnectionSettings:
+    return resolve_password(settings)
+
+
+def preview(rendered: RenderedScript, whatif: bool) -> str:
+    """The script and parameters exactly as sent: ``-WhatIf`` travels as one more parameter."""
+    if whatif:
+        rendered = replace(rendered, parameters={**rendered.parameters, "WhatIf": True})
+    return rendered.preview()
+
+
+TRANSPORT = register(Transport("winrm", ConnectionSettings, open_session, _prepare, preview))
+
+__all__ = ["TRANSPORT", "TransportError", "WinRMSession", "error_record_text", "open_session", "preview"]

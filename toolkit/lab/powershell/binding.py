@@ -122,14 +122,14 @@ def _resolve_uncached(sig: Signature, name: str) -> tuple[str, ParamInfo | None]
             if common in candidates and candidates[common] is None:
                 candidates.setdefault(alias, None)
     wanted = name.lower()
-    for canonical, param in candidates.items():
+    for canonical, candidate in candidates.items():
         if canonical.lower() == wanted:
-            return (param.name if param else COMMON_ALIASES.get(wanted, canonical)), param
-    matches = {}
-    for canonical, param in candidates.items():
+            return (candidate.name if candidate else COMMON_ALIASES.get(wanted, canonical)), candidate
+    matches: dict[str, ParamInfo | None] = {}
+    for canonical, candidate in candidates.items():
         if canonical.lower().startswith(wanted):
-            key = param.name if param else COMMON_ALIASES.get(canonical.lower(), canonical)
-            matches.setdefault(key, param)
+            key = candidate.name if candidate else COMMON_ALIASES.get(canonical.lower(), canonical)
+            matches.setdefault(key, candidate)
     if len(matches) == 1:
         key = next(iter(matches))
         return key, matches[key]
@@ -217,7 +217,7 @@ def _choose_set(sig: Signature, named: dict[str, tuple[ParamInfo | None, Any]]) 
             sets = set(param.sets) if sets is None else sets & set(param.sets)
     if sets:
         if sig.default_set in sets:
-            return sig.default_set  # type: ignore[return-value]
+            return sig.default_set
         return sorted(sets)[0]
     if sets is not None:
         raise binding_error("Parameter set cannot be resolved using the specified named parameters.",
@@ -238,7 +238,7 @@ def bind(sig: Signature, args: Sequence[Arg], *, has_input: bool = False) -> Bou
         else:
             values[param.name] = convert_param(sig, param, value)
     free = [p for p in in_set if p.name not in values and not p.is_switch and p.position is not None]
-    free.sort(key=lambda p: p.position)  # type: ignore[arg-type, return-value]
+    free.sort(key=lambda p: p.position or 0)  # every free parameter has a position (filtered just above)
     extra: list[Any] = []
     for value in positional:
         if free:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from toolkit.lab.powershell.contract import CommandParameter, CommandSpec, DotNetObject, ErrorSpec
+from toolkit.lab.powershell.contract import CommandParameter, CommandSpec, DotNetObject, ErrorSpec, ParamType
 from toolkit.lab.powershell.convert import to_int
 from toolkit.lab.powershell.dotnet import new_object, type_not_found
 from toolkit.lab.powershell.errors import ErrorRecord, ExceptionObject, PSError, make_record
@@ -344,7 +344,7 @@ def _to_secure_string(call: Any) -> Iterator[SecureString]:
 def _specs() -> list[CommandSpec]:
     from toolkit.lab.powershell.jsoncmdlets import convert_from_json, convert_to_json
 
-    obj = "object"
+    obj: ParamType = "object"
     core, util, mgmt = "Microsoft.PowerShell.Core", "Microsoft.PowerShell.Utility", "Microsoft.PowerShell.Management"
     return [
         _spec("ForEach-Object", core, (P("Process", obj, 0), P("InputObject", obj, pipeline=True),

@@ -154,7 +154,7 @@ def resolve(scope: Scope, name: str) -> FunctionDef | CommandSpec | None:
     lowered = name.lower()
     found = scope.find_function(lowered)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     lowered = ALIASES.get(lowered, lowered)
     builtin = BUILTINS.get(lowered)
     if builtin is not None:

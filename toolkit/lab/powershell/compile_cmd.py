@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.lab.powershell.binding import Arg
 from toolkit.lab.powershell.commands import CompiledCommand
-from toolkit.lab.powershell.compile_expr import VOID, Expr, Node
+from toolkit.lab.powershell.compile_expr import VOID
+from toolkit.lab.powershell.compile_literals import Expr, Node
 from toolkit.lab.powershell.compile_members import MemberCompiler
 from toolkit.lab.powershell.runtime import Scope
 
@@ -22,6 +24,39 @@ def _splat(value: Any) -> list[Arg]:
     if isinstance(value, (list, tuple)):
         return [Arg(None, item) for item in value]
     return [] if value is None else [Arg(None, value)]
+
+@dataclass
+class _Elements:
+    """What :meth:`CommandCompiler.command_elements` has read so far of one command's elements."""
+
+    parts: list[tuple[str | None, Expr | None, bool]] = field(default_factory=list)  # (name, value, has value)
+    merge: bool = False  # 2>&1: errors join the output
+    discard_errors: bool = False
+    discard_output: bool = False
+    colon: bool = False  # the last parameter ended in ':', so the next element is its value
+    previous: Node | None = None  # the last argument read
+
+    def discard(self, text: str) -> None:
+        """Apply a redirection to ``$null`` (``2>$null``, ``>$null``, ``*>$null``)."""
+        self.discard_errors = self.discard_errors or text[0] in "2*"
+        self.discard_output = self.discard_output or text[0] in ">1*"
+
+
+def _builder(parts: list[tuple[str | None, Expr | None, bool]]) -> Callable[[Scope], list[Arg]]:
+    """The run-time step: evaluate each argument in the scope, spreading splatted ones."""
+
+    def build(s: Scope) -> list[Arg]:
+        args: list[Arg] = []
+        for name, fn, has in parts:
+            value = fn(s) if fn is not None else None
+            if name is _SPLAT:
+                args.extend(_splat(value))
+            else:
+                args.append(Arg(name, value, has))
+        return args
+
+    return build
+
 
 def emit(out: list[Any], value: Any) -> None:
     """Write an expression's value to the output (arrays enumerate one level; VOID writes nothing)."""
@@ -60,70 +95,68 @@ class CommandCompiler(MemberCompiler):
                                node.end_byte - node.start_byte)
 
     def command_elements(self, node: Node | None) -> tuple[Callable[[Scope], list[Arg]], bool, bool, bool]:
-        parts: list[tuple[str | None, Expr | None, bool]] = []
-        merge = discard_errors = discard_output = False
-        colon = False
-        previous: Node | None = None
+        """A builder of the command's arguments, and its redirections: merge errors, discard errors, output."""
+        elements = _Elements()
         for child in node.children if node is not None else []:
-            kind = child.type
-            if kind == "command_argument_sep":
-                colon = ":" in self.text(child)
+            if self._punctuation(child, elements) or self._redirection(child, elements):
                 continue
-            if kind == "comment":
-                continue
-            if kind == "command_parameter":
-                text = self.text(child)
-                name = text[1:].rstrip(":")
-                parts.append((name, None, False))
-                colon = text.endswith(":")
-                continue
-            if kind == "redirection":
-                text = self.text(child).replace(" ", "")
-                if text in ("2>&1", "*>&1"):
-                    merge = True
-                elif _NULL_REDIRECT.match(text):
-                    discard_errors = discard_errors or text[0] in "2*"
-                    discard_output = discard_output or text[0] in ">1*"
-                else:
-                    raise self.unsupported(child, f"redirection {text}")
-                continue
-            if kind == "generic_token" and _NULL_REDIRECT.match(self.text(child)):
-                text = self.text(child)
-                discard_errors = discard_errors or text[0] in "2*"
-                discard_output = discard_output or text[0] in ">1*"
-                continue
-            if self.strip(child).type == "variable" and self.text(child).startswith("@"):
-                # Splatting (about_Splatting): an array gives positional arguments, a hashtable named ones.
-                parts.append((_SPLAT, self.variable_named(self.text(child)[1:], child), True))
-                colon = False
-                continue
-            if kind == "argument_list" and previous is not None and previous.end_byte == child.start_byte and \
-                    self.strip(previous).type == "member_access" and parts and parts[-1][1] is not None:
-                # In argument mode the grammar leaves '.Method(' as a member access followed by its argument list;
-                # PowerShell reads it as one method call (no space before the parenthesis).
-                member = self.strip(previous)
-                call = self.method_call(member.children[0], self.text(member.children[1]), member.children[-1], child)
-                parts[-1] = (parts[-1][0], call, True)
-                previous = child
+            if self._special_argument(child, elements):
                 continue
             value = self.argument(child)
-            previous = child
-            if colon and parts and parts[-1][1] is None and parts[-1][0] is not None:
-                parts[-1] = (parts[-1][0], value, True)
+            elements.previous = child
+            parts = elements.parts
+            if elements.colon and parts and parts[-1][1] is None and parts[-1][0] is not None:
+                parts[-1] = (parts[-1][0], value, True)  # -Name:value
             else:
                 parts.append((None, value, True))
-            colon = False
+            elements.colon = False
+        return _builder(elements.parts), elements.merge, elements.discard_errors, elements.discard_output
 
-        def build(s: Scope) -> list[Arg]:
-            args: list[Arg] = []
-            for name, fn, has in parts:
-                if name is _SPLAT:
-                    args.extend(_splat(fn(s)))  # type: ignore[misc]
-                else:
-                    args.append(Arg(name, fn(s) if fn is not None else None, has))
-            return args
+    def _punctuation(self, child: Node, elements: _Elements) -> bool:
+        """Separators, comments and ``-Name``/``-Name:`` parameters; True when ``child`` was one."""
+        kind = child.type
+        if kind == "command_argument_sep":
+            elements.colon = ":" in self.text(child)
+        elif kind == "command_parameter":
+            text = self.text(child)
+            elements.parts.append((text[1:].rstrip(":"), None, False))
+            elements.colon = text.endswith(":")
+        return kind in ("command_argument_sep", "comment", "command_parameter")
 
-        return build, merge, discard_errors, discard_output
+    def _redirection(self, child: Node, elements: _Elements) -> bool:
+        """``2>&1``, ``*>&1`` and redirections to ``$null``; True when ``child`` was one."""
+        if child.type == "redirection":
+            text = self.text(child).replace(" ", "")
+            if text in ("2>&1", "*>&1"):
+                elements.merge = True
+            elif _NULL_REDIRECT.match(text):
+                elements.discard(text)
+            else:
+                raise self.unsupported(child, f"redirection {text}")
+            return True
+        if child.type == "generic_token" and _NULL_REDIRECT.match(self.text(child)):
+            elements.discard(self.text(child))
+            return True
+        return False
+
+    def _special_argument(self, child: Node, elements: _Elements) -> bool:
+        """Splatting (``@args``) and ``.Method(...)`` calls on the previous argument; True when ``child`` was one."""
+        parts, previous = elements.parts, elements.previous
+        if self.strip(child).type == "variable" and self.text(child).startswith("@"):
+            # Splatting (about_Splatting): an array gives positional arguments, a hashtable named ones.
+            parts.append((_SPLAT, self.variable_named(self.text(child)[1:], child), True))
+            elements.colon = False
+            return True
+        if child.type == "argument_list" and previous is not None and previous.end_byte == child.start_byte and \
+                self.strip(previous).type == "member_access" and parts and parts[-1][1] is not None:
+            # In argument mode the grammar leaves '.Method(' as a member access followed by its argument list;
+            # PowerShell reads it as one method call (no space before the parenthesis).
+            member = self.strip(previous)
+            call = self.method_call(member.children[0], self.text(member.children[1]), member.children[-1], child)
+            parts[-1] = (parts[-1][0], call, True)
+            elements.previous = child
+            return True
+        return False
 
     def argument(self, node: Node) -> Expr:
         if node.type == "generic_token":

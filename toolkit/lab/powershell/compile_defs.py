@@ -17,7 +17,7 @@ import tree_sitter
 import tree_sitter_powershell
 
 from toolkit.lab.powershell import binding
-from toolkit.lab.powershell.compile_expr import Expr, Node
+from toolkit.lab.powershell.compile_literals import Expr, Node
 from toolkit.lab.powershell.compile_stmt import Stmt, StmtCompiler
 from toolkit.lab.powershell.convert import full_type_name, is_type
 from toolkit.lab.powershell.errors import (
@@ -368,6 +368,7 @@ class _ConstantRuntime:
     automatic: dict[str, Any] = {}  # noqa: RUF012
 
 
+# A stand-in for a Runtime: a constant reads at most the automatic variables, never the machine.
 _CONSTANT_SCOPE = Scope(None, _ConstantRuntime())  # type: ignore[arg-type]
 _UNSET = object()
 

@@ -42,6 +42,11 @@ def no_void(fn: Expr) -> Expr:
     return run
 
 
+def _constant(value: str) -> Expr:
+    """An expression whose value is always ``value`` (a bare hashtable key)."""
+    return lambda s: value
+
+
 class ExprCompiler(LiteralCompiler):
     """Expression dispatcher and operators (members: :mod:`~toolkit.lab.powershell.compile_members`)."""
 
@@ -245,7 +250,7 @@ class ExprCompiler(LiteralCompiler):
             key_inner = self.strip(key_node)
             if key_inner.type in ("simple_name", "generic_token"):
                 key_text = self.text(key_inner)
-                entries.append(((lambda s, k=key_text: k), self.pipeline_value(value_node)))
+                entries.append((_constant(key_text), self.pipeline_value(value_node)))
             else:
                 entries.append((self.expr(key_inner), self.pipeline_value(value_node)))
 

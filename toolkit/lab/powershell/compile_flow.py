@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.lab.powershell.compile_cmd import CommandCompiler, emit
-from toolkit.lab.powershell.compile_expr import Expr, Node
+from toolkit.lab.powershell.compile_literals import Expr, Node
 from toolkit.lab.powershell.errors import BreakFlow, ContinueFlow, ExitFlow, PSError, ReturnFlow
 from toolkit.lab.powershell.runtime import Scope
 from toolkit.lab.powershell.values import to_string, truthy
@@ -31,17 +31,17 @@ class FlowCompiler(CommandCompiler):
 
     def if_statement(self, node: Node) -> Stmt:
         branches: list[tuple[Callable[[Scope], bool], Stmt]] = []
-        cond = self.condition(node.child_by_field_name("condition"))  # type: ignore[arg-type]
+        cond = self.condition(self.field(node, "condition"))
         body = self.block(next(c for c in node.children if c.type == "statement_block"))
         branches.append((cond, body))
         otherwise: Stmt | None = None
         for child in node.children:
             if child.type == "elseif_clauses":
                 for clause in self.named(child):
-                    branches.append((self.condition(clause.child_by_field_name("condition")),  # type: ignore[arg-type]
+                    branches.append((self.condition(self.field(clause, "condition")),
                                      self.block(next(c for c in clause.children if c.type == "statement_block"))))
             elif child.type == "elseif_clause":
-                branches.append((self.condition(child.child_by_field_name("condition")),  # type: ignore[arg-type]
+                branches.append((self.condition(self.field(child, "condition")),
                                  self.block(next(c for c in child.children if c.type == "statement_block"))))
             elif child.type == "else_clause":
                 otherwise = self.block(next(c for c in child.children if c.type == "statement_block"))
@@ -102,8 +102,7 @@ class FlowCompiler(CommandCompiler):
         return run
 
     def while_statement(self, node: Node) -> Stmt:
-        condition_node = node.child_by_field_name("condition")
-        cond = self.condition(self.named(condition_node)[0])  # type: ignore[arg-type]
+        cond = self.condition(self.named(self.field(node, "condition"))[0])
         body = self.block(next(c for c in node.children if c.type == "statement_block"))
         keyword = node.children[0].type
         until = any(c.type == "until" for c in node.children)
@@ -133,12 +132,12 @@ class FlowCompiler(CommandCompiler):
                 keyword in ("break", "continue") and value_node is not None):
             raise self.unsupported(node, f"{keyword} with a label")
         if keyword == "return":
-            if value is None:
+            if value_node is None or value is None:
                 def ret(s: Scope, out: list[Any]) -> None:
                     raise ReturnFlow
 
                 return ret
-            raw = self.expr_raw(self.strip(value_node)) if self.stages(value_node) is None else value  # type: ignore
+            raw = self.expr_raw(self.strip(value_node)) if self.stages(value_node) is None else value
 
             def ret_value(s: Scope, out: list[Any]) -> None:
                 emit(out, raw(s))

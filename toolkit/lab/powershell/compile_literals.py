@@ -45,6 +45,13 @@ class LiteralCompiler:
     def unsupported(self, node: Node, what: str | None = None) -> UnsupportedConstruct:
         return UnsupportedConstruct(what or node.type, node.start_point[0] + 1)
 
+    def field(self, node: Node, name: str) -> Node:
+        """The child of ``node`` in grammar field ``name``; a node without it is not a construct the lab runs."""
+        child = node.child_by_field_name(name)
+        if child is None:
+            raise self.unsupported(node, f"{node.type} without its {name}")
+        return child
+
     @staticmethod
     def named(node: Node) -> list[Node]:
         return [c for c in node.children if c.is_named and c.type != "comment"]

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.lab.powershell import members, methods
-from toolkit.lab.powershell.compile_expr import Expr, ExprCompiler, Node, no_void
+from toolkit.lab.powershell.compile_expr import ExprCompiler, no_void
+from toolkit.lab.powershell.compile_literals import Expr, Node
 from toolkit.lab.powershell.convert import full_type_name
 from toolkit.lab.powershell.dotnet import new_object, static_member, type_not_found
 from toolkit.lab.powershell.errors import PSError, make_record

@@ -16,8 +16,8 @@ from typing import Any
 from toolkit.lab.powershell import members, operators
 from toolkit.lab.powershell.commands import CompiledCommand, enumerate_input, invoke, write_error
 from toolkit.lab.powershell.compile_cmd import emit
-from toolkit.lab.powershell.compile_expr import Expr, Node
 from toolkit.lab.powershell.compile_flow import FlowCompiler
+from toolkit.lab.powershell.compile_literals import Expr, Node
 from toolkit.lab.powershell.convert import convert_to
 from toolkit.lab.powershell.errors import PSError, position_message
 from toolkit.lab.powershell.runtime import Scope
@@ -30,6 +30,16 @@ _NULL_REDIRECT = re.compile(r"^[1-6*]?>\s*\$null$", re.IGNORECASE)
 
 class StmtCompiler(FlowCompiler):
     """Statements and pipelines (the function/param half is :class:`~toolkit.lab.powershell.compile_defs`)."""
+
+    # Compound statements the definitions layer (compile_defs.Compiler) implements; statement() dispatches to them.
+    def switch_statement(self, node: Node) -> Stmt:
+        raise NotImplementedError
+
+    def try_statement(self, node: Node) -> Stmt:
+        raise NotImplementedError
+
+    def function_statement(self, node: Node) -> Stmt:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------------------- statement lists
     def statement_list_output(self, node: Node | None) -> Stmt:

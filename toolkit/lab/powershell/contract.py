@@ -49,7 +49,7 @@ class CaseInsensitiveDict(dict[str, Any]):
         del self._keys[key.lower()]
         super().__delitem__(canonical)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default  # noqa: SIM401 (self.get would recurse)
 
 
@@ -62,7 +62,8 @@ class DotNetObject:
     script's arguments positionally. ``to_string`` is what ``[string]$x`` and string expansion give.
     Missing members: reading a property that does not exist raises ``KeyError`` (the engine turns it into
     ``$null``, or ``PropertyNotFoundStrict`` under strict mode); calling a missing method raises ``KeyError``
-    (the engine turns it into ``MethodNotFound``).
+    (the engine turns it into ``MethodNotFound``). ``lab`` holds what the simulated machine attaches to an
+    object for its own later use (an ACL's state, a CIM instance's class): never a script-visible member.
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class DotNetObject:
         self.methods = CaseInsensitiveDict(methods or {})
         self._to_string = to_string
         self.settable = {name.lower() for name in settable}
+        self.lab: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:
         value = self.properties[name]  # KeyError: no such property

@@ -76,7 +76,7 @@ def _group(found: Any, index: int) -> DotNetObject:
                          "Index": found.start(index) if value is not None else 0}, to_string=value or "")
 
 
-class GroupCollection(list):  # type: ignore[type-arg]
+class GroupCollection(list[Any]):
     """``Match.Groups``: indexed by number or by group name."""
 
     def __init__(self, groups: list[Any], names: dict[str, int] | None = None) -> None:

@@ -44,8 +44,8 @@ class ExceptionObject(DotNetObject):
         super().__init__(bases, {"Message": message, "InnerException": inner, "HResult": -2146233087})
         self.message = message
         self.type_name = type_name
-        self.properties["ErrorRecord"] = lambda: self.record
         self.record = record
+        self.properties["ErrorRecord"] = lambda: self.record
 
     def __str__(self) -> str:
         return f"{self.type_name}: {self.message}"

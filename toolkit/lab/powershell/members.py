@@ -50,7 +50,7 @@ def method_not_found(value: Any, name: str) -> PSError:
         "MethodNotFound", "InvalidOperation", "System.Management.Automation.RuntimeException"))
 
 
-class PropertyCollection(list):  # type: ignore[type-arg]
+class PropertyCollection(list[Any]):
     """``$x.PSObject.Properties``: enumerable, and ``['name']`` gives one property or ``$null``."""
 
     def lookup(self, key: Any) -> Any:

@@ -106,10 +106,9 @@ def _split(value: str, args: list[Any]) -> list[str]:
 
 
 def _list_method(value: list[Any] | tuple[Any, ...], name: str, args: list[Any]) -> Any:
-    is_list = isinstance(value, DotNetList)
     if name == "contains":
         target = args[0]
-        if is_list and value.element == "System.String":  # type: ignore[union-attr]
+        if isinstance(value, DotNetList) and value.element == "System.String":
             return to_string(target) in value if target is not None else None in value
         return any(item == target for item in value)
     if name == "indexof":

@@ -120,7 +120,7 @@ def equals(left: Any, right: Any, ignore_case: bool = True) -> bool:
         return isinstance(right, int) and left.value == right
     if isinstance(left, datetime) and isinstance(right, str):
         converted = try_convert(right, "datetime")
-        return converted == left
+        return bool(converted == left)
     if isinstance(left, DotNetObject) and "Equals" in left.methods:
         # LanguagePrimitives.Equals first asks the object itself (Object.Equals); the lab has no general
         # conversion of the right operand to a machine type, so only a machine-provided Equals is asked.
@@ -150,15 +150,15 @@ def compare(left: Any, right: Any, ignore_case: bool = True) -> int:
             number = to_number(right) if not isinstance(right, (int, float)) else right
         except PSError:
             raise _compare_error(left, right) from None
-        return (left > number) - (left < number)
+        return bool(left > number) - bool(left < number)
     if isinstance(left, datetime):
-        other = convert_to(right, "datetime")
+        other: datetime = convert_to(right, "datetime")
         return (left > other) - (left < other)
     if isinstance(left, timedelta) and isinstance(right, timedelta):
         return (left > right) - (left < right)
     if isinstance(left, bool):
-        a, b = int(left), int(truthy(right))
-        return (a > b) - (a < b)
+        x, y = int(left), int(truthy(right))
+        return (x > y) - (x < y)
     raise _compare_error(left, right)
 
 
@@ -227,10 +227,10 @@ def comparison(op: str, left: Any, right: Any, set_matches: Callable[[Hashtable]
         # An array on the left filters: the elements for which the comparison holds.
         return [element for element in left if scalar(element, right, ignore_case)]
     if name == "match":
-        found = _match(left, right, ignore_case)
-        if found is not None:
-            set_matches(matches_table(found))
-        return found is not None
+        matched = _match(left, right, ignore_case)
+        if matched is not None:
+            set_matches(matches_table(matched))
+        return matched is not None
     return scalar(left, right, ignore_case)
 
 

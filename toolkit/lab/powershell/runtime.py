@@ -16,6 +16,7 @@ from toolkit.lab.powershell.contract import CaseInsensitiveDict, Machine
 
 if TYPE_CHECKING:
     from toolkit.lab.powershell.errors import ErrorRecord
+    from toolkit.lab.powershell.functions import FunctionDef
 
 _MISSING = object()
 MISSING: Any = _MISSING
@@ -29,7 +30,7 @@ class Scope:
     def __init__(self, parent: Scope | None, rt: Runtime, *, is_script: bool = False) -> None:
         self.vars: dict[str, Any] = {}
         self.parent = parent
-        self.functions: dict[str, Any] = {}
+        self.functions: dict[str, FunctionDef] = {}
         self.strict: int | None = None  # None: inherit; 0: off
         self.rt = rt
         self.is_script = is_script
@@ -77,7 +78,7 @@ class Scope:
             scope = scope.parent
         return scope
 
-    def find_function(self, name: str) -> Any:
+    def find_function(self, name: str) -> FunctionDef | None:
         scope: Scope | None = self
         while scope is not None:
             found = scope.functions.get(name)
@@ -107,20 +108,21 @@ class DottedScope(Scope):
     lands in the caller's scope and stays.
     """
 
-    __slots__ = ()
+    __slots__ = ("caller",)
 
     def __init__(self, parent: Scope) -> None:
         super().__init__(parent, parent.rt)
+        self.caller = parent  # the parent, typed as never None: a dotted layer always sits on a caller's scope
         self.functions = parent.functions
 
     def set(self, name: str, value: Any) -> None:
         if name in self.vars:
             self.vars[name] = value
         else:
-            self.parent.set(name, value)  # type: ignore[union-attr]
+            self.caller.set(name, value)
 
     def strict_target(self) -> Scope:
-        return self.parent  # type: ignore[return-value]
+        return self.caller
 
 
 @dataclass

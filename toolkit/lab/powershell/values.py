@@ -53,7 +53,7 @@ class PSObject:
         return f"PSObject({dict(self.props)!r})"
 
 
-class DotNetList(list):  # type: ignore[type-arg]
+class DotNetList(list[Any]):
     """``System.Collections.Generic.List[T]`` or ``System.Collections.ArrayList`` (a growable list)."""
 
     def __init__(self, type_name: str, items: Iterable[Any] = (), element: str | None = None) -> None:

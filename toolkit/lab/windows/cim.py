@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from toolkit.lab.powershell.contract import DotNetObject
@@ -63,7 +64,7 @@ def cim_instance(
         {**props, "PSComputerName": None, "CimClass": f"{NAMESPACE}:{class_name}"},
         to_string=text,
     )
-    instance.lab_cim = (class_name, methods)  # type: ignore[attr-defined]
+    instance.lab["cim"] = (class_name, methods)
     return instance
 
 
@@ -119,6 +120,7 @@ def _processes(machine: WindowsMachine) -> list[DotNetObject]:
 def _profiles(machine: WindowsMachine) -> list[DotNetObject]:
     state = machine.state
     out = []
+    rows: list[tuple[str, str, bool, bool, datetime | None]]
     rows = [(sid, path, True, True, None) for sid, path in SPECIAL_PROFILES.items()]
     rows += [(p.sid, p.local_path, p.loaded, p.special, p.last_use_time) for p in state.profiles.values()]
     for sid, path, loaded, special, last_use in rows:
@@ -258,9 +260,9 @@ def _compare(value: Any, operator: str, wanted: Any) -> bool:
         value, wanted = str(value).lower(), wanted.lower()
     checks = {"=": value == wanted, "<>": value != wanted, "!=": value != wanted}
     if operator in checks:
-        return checks[operator]
+        return bool(checks[operator])
     try:
-        return {"<": value < wanted, ">": value > wanted, "<=": value <= wanted, ">=": value >= wanted}[operator]
+        return bool({"<": value < wanted, ">": value > wanted, "<=": value <= wanted, ">=": value >= wanted}[operator])
     except TypeError:
         return False
 

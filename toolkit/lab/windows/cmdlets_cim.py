@@ -47,7 +47,7 @@ def _invoke_cim_method(call: CommandCall) -> Iterator[Any]:
     for instance in instances:
         if not call.should_process(str(instance), f"Invoke-CimMethod: {method}"):
             continue  # no call and no output under -WhatIf
-        handle = getattr(instance, "lab_cim", None)
+        handle = instance.lab.get("cim") if isinstance(instance, DotNetObject) else None
         if not isinstance(instance, DotNetObject) or handle is None:
             call.write_error(
                 ErrorSpec(

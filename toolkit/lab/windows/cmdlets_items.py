@@ -19,7 +19,7 @@ from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param,
 from toolkit.lab.windows.filesystem import FsError
 from toolkit.lab.windows.items import file_item, property_bag
 from toolkit.lab.windows.machine import WindowsMachine
-from toolkit.lab.windows.registry import RegistryError
+from toolkit.lab.windows.registry import VALUE_KINDS, RegistryError, ValueKind
 from toolkit.lab.windows.regkey import registry_key
 
 MODULE = "Microsoft.PowerShell.Management"
@@ -161,9 +161,9 @@ def _get_item_property(call: CommandCall) -> Iterator[Any]:
             yield bag
 
 
-def _registry_kind(value: Any, kind: str) -> tuple[str, Any]:
+def _registry_kind(value: Any, kind: str) -> tuple[ValueKind, Any]:
     """The registry provider's conversion of ``-Value`` for ``-PropertyType``."""
-    canonical = {k.lower(): k for k in ("String", "ExpandString", "Binary", "DWord", "MultiString", "QWord")}
+    canonical = {k.lower(): k for k in VALUE_KINDS}
     chosen = canonical.get(kind.lower())
     if chosen is None:
         raise ValueError(f"The property type '{kind}' is not valid.")

@@ -12,7 +12,7 @@ message are UNCONFIRMED).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from toolkit.lab.powershell.contract import CommandCall, CommandError, CommandSpec, DotNetEnum, DotNetObject, ErrorSpec
@@ -78,7 +78,7 @@ def _new_trigger(call: CommandCall) -> Iterator[Any]:
     now = machine_of(call).state.clock.replace(tzinfo=None).isoformat(timespec="seconds")
     at = call.bound.get("At")
     start = (
-        at.replace(tzinfo=None).isoformat(timespec="seconds") if hasattr(at, "isoformat") else (str(at) if at else now)
+        at.replace(tzinfo=None).isoformat(timespec="seconds") if isinstance(at, datetime) else (str(at) if at else now)
     )
     common = {"Id": None, "Enabled": True, "EndBoundary": None, "ExecutionTimeLimit": None, "Repetition": None}
     if flag(call, "AtLogOn"):

@@ -11,6 +11,7 @@ falls back to its pure types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from toolkit.lab.powershell.contract import DotNetEnum, DotNetObject
@@ -149,7 +150,7 @@ def _registry_members(machine: WindowsMachine) -> dict[str, Any]:
 def static_member(machine: WindowsMachine, type_name: str, member: str) -> Any:
     """``[Type]::Member`` for the machine-bound types; KeyError for anything else."""
     kind = canonical_type(type_name)
-    tables = {
+    tables: dict[str, Callable[[WindowsMachine], dict[str, Any]]] = {
         "system.environment": _environment_members,
         "system.io.directory": directory_members,
         "system.io.file": file_members,

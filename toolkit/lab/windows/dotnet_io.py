@@ -11,7 +11,7 @@ simulated volume (.NET Framework 4.x, as Windows PowerShell 5.1 runs on it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from toolkit.lab.powershell.contract import DotNetObject
 from toolkit.lab.windows import providers as pv
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from toolkit.lab.windows.machine import WindowsMachine
 
 
-def fs_error(exc: FsError, path: str) -> None:
+def fs_error(exc: FsError, path: str) -> NoReturn:
+    """Throw the .NET exception System.IO raises for ``exc``."""
     if exc.kind == "access_denied":
         dotnet_throw("System.UnauthorizedAccessException", f"Access to the path '{path}' is denied.")
     if exc.kind == "not_found":

@@ -170,12 +170,12 @@ def new_access_rule(state: WindowsState, args: list[Any]) -> DotNetObject:
     rule.properties["IdentityReference"] = (
         args[0] if isinstance(args[0], DotNetObject) else nt_account(state, str(args[0]))
     )
-    rule.lab_ace = ace  # type: ignore[attr-defined]  # kept off the script-visible members
+    rule.lab["ace"] = ace
     return rule
 
 
 def ace_of(rule: Any) -> Ace:
-    found = getattr(rule, "lab_ace", None)
+    found = rule.lab.get("ace") if isinstance(rule, DotNetObject) else None
     if isinstance(found, Ace):
         return found
     dotnet_throw("System.ArgumentException", "The rule is not a FileSystemAccessRule.")
@@ -274,13 +274,13 @@ def acl_object(
         },
         to_string=type_name,
     )
-    obj.lab_acl = acl  # type: ignore[attr-defined]  # kept off the script-visible members
+    obj.lab["acl"] = acl
     return obj
 
 
 def descriptor_of(acl: Any) -> tuple[SecurityDescriptor, bool, bool]:
     """``(descriptor, owner set, DACL set)`` of a DirectorySecurity/FileSecurity object."""
-    found = getattr(acl, "lab_acl", None)
+    found = acl.lab.get("acl") if isinstance(acl, DotNetObject) else None
     if not isinstance(found, _AclState):
         dotnet_throw("System.ArgumentException", "The security object is not a FileSystemSecurity.")
     sd = SecurityDescriptor(found.owner or "", list(found.dacl), found.protected)

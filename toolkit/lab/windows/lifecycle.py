@@ -25,9 +25,11 @@ from toolkit.lab.windows.state import (
 from toolkit.lab.windows.tasks import (
     ERROR_REQUEST_REFUSED,
     ScheduledTask,
+    TaskTrigger,
     expired_for_deletion,
     parse_duration,
     split_arguments,
+    trigger_active,
 )
 
 if TYPE_CHECKING:
@@ -149,10 +151,8 @@ def fire_logon_tasks(machine: WindowsMachine, sid: str) -> list[str]:
     return ran
 
 
-def _active(machine: WindowsMachine, trigger: object) -> bool:
-    from toolkit.lab.windows.tasks import trigger_active
-
-    return trigger_active(trigger, machine.state.clock)  # type: ignore[arg-type]
+def _active(machine: WindowsMachine, trigger: TaskTrigger) -> bool:
+    return trigger_active(trigger, machine.state.clock)
 
 
 def principal_sid(state: WindowsState, task: ScheduledTask) -> str | None:

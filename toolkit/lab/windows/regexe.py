@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.lab.powershell.contract import NativeResult
 from toolkit.lab.windows.filesystem import FsError, normalize, redirect
-from toolkit.lab.windows.registry import RegistryError, RegKey
+from toolkit.lab.windows.registry import RegistryError, RegKey, ValueKind
 
 if TYPE_CHECKING:
     from toolkit.lab.windows.machine import WindowsMachine
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 OK = "The operation completed successfully."
 NOT_FOUND = "ERROR: The system was unable to find the specified registry key or value."
 DENIED = "ERROR: Access is denied."
-TYPES = {
+TYPES: dict[str, ValueKind] = {
     "REG_SZ": "String",
     "REG_EXPAND_SZ": "ExpandString",
     "REG_MULTI_SZ": "MultiString",
@@ -104,7 +104,7 @@ def _export(machine: WindowsMachine, args: list[str], view: int) -> NativeResult
 _LINE_VALUE = re.compile(r'^(@|"(?:[^"\\]|\\.)*")=(.*)$')
 
 
-def _parse_data(raw: str) -> tuple[str, Any]:
+def _parse_data(raw: str) -> tuple[ValueKind, Any]:
     if raw.startswith('"'):
         return "String", raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     if raw.startswith("dword:"):
@@ -141,7 +141,7 @@ def _import(machine: WindowsMachine, args: list[str], view: int) -> NativeResult
             elif current and (match := _LINE_VALUE.match(line)):
                 name = "" if match.group(1) == "@" else match.group(1)[1:-1].replace('\\"', '"').replace("\\\\", "\\")
                 kind, data = _parse_data(match.group(2))
-                registry.set_value(current, view, machine.token, name, kind, data)  # type: ignore[arg-type]
+                registry.set_value(current, view, machine.token, name, kind, data)
     except RegistryError:
         return NativeResult(1, (), ("ERROR: Error accessing the registry.",))
     return NativeResult(0, (), (OK,))
@@ -165,7 +165,7 @@ def _add(machine: WindowsMachine, args: list[str], view: int) -> NativeResult:
         kind = TYPES.get((args[args.index("/t") + 1] if "/t" in args else "REG_SZ").upper(), "String")
         raw = args[args.index("/d") + 1] if "/d" in args else ""
         data: Any = int(raw, 0) if kind in ("DWord", "QWord") else raw
-        registry.set_value(args[0], view, machine.token, args[args.index("/v") + 1], kind, data)  # type: ignore[arg-type]
+        registry.set_value(args[0], view, machine.token, args[args.index("/v") + 1], kind, data)
     return NativeResult(0, (OK,))
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from toolkit.lab.windows.security import Token
 
 ValueKind = Literal["String", "ExpandString", "Binary", "DWord", "MultiString", "QWord"]
+VALUE_KINDS: tuple[ValueKind, ...] = ("String", "ExpandString", "Binary", "DWord", "MultiString", "QWord")
 # Microsoft.Win32.RegistryValueKind numbers.
 VALUE_KIND_NUMBERS: dict[str, int] = {
     "Unknown": 0, "String": 1, "ExpandString": 2, "Binary": 3, "DWord": 4, "MultiString": 7, "QWord": 11, "None": -1,

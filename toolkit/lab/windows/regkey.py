@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from toolkit.lab.powershell.contract import DotNetEnum, DotNetObject
 from toolkit.lab.windows.errors import dotnet_throw
 from toolkit.lab.windows.providers import ProviderPath, ps_properties_of
-from toolkit.lab.windows.registry import VALUE_KIND_NUMBERS, RegistryError, RegKey, dotnet_value
+from toolkit.lab.windows.registry import (
+    VALUE_KIND_NUMBERS,
+    VALUE_KINDS,
+    Registry,
+    RegistryError,
+    RegKey,
+    ValueKind,
+    dotnet_value,
+)
 
 if TYPE_CHECKING:
     from toolkit.lab.windows.machine import WindowsMachine
@@ -31,15 +39,15 @@ READ_ONLY = "Cannot write to the registry key."
 DEFAULT_SDDL = "D:AI(A;CIID;KR;;;BU)(A;CIID;KA;;;BA)(A;CIID;KA;;;SY)(A;CIIOID;KA;;;CO)(A;CIID;KR;;;AC)"
 
 
-def _kind_name(kind: Any) -> str:
+def _kind_name(kind: Any) -> ValueKind:
     text = str(getattr(kind, "name", kind))
-    known = {k.lower(): k for k in VALUE_KIND_NUMBERS}
-    if text.lower() not in known or text.lower() in ("unknown", "none"):
+    known = {k.lower(): k for k in VALUE_KINDS}  # RegistryValueKind's Unknown and None are not writable
+    if text.lower() not in known:
         dotnet_throw("System.ArgumentException", f"The specified RegistryValueKind is an invalid value: {text}")
     return known[text.lower()]
 
 
-def _infer(value: Any) -> tuple[str, Any]:
+def _infer(value: Any) -> tuple[ValueKind, Any]:
     if isinstance(value, bool):
         return "String", str(value)
     if isinstance(value, int) and -(2**31) <= value < 2**31:
@@ -71,7 +79,7 @@ class LiveKey:
         self.writable = writable
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> Registry:
         return self.machine.state.registry
 
     def node(self) -> RegKey:
@@ -163,7 +171,7 @@ class LiveKey:
         return registry_security(getattr(node, "sddl", None) or DEFAULT_SDDL)
 
     def set_access_control(self, security: Any) -> None:
-        sddl = getattr(security, "lab_sddl", None)
+        sddl = security.lab.get("sddl") if isinstance(security, DotNetObject) else None
         if not isinstance(sddl, dict) or not sddl.get("value"):
             dotnet_throw("System.ArgumentNullException", "Value cannot be null.\r\nParameter name: registrySecurity")
         if not self.machine.token.is_admin:
@@ -189,7 +197,7 @@ def registry_security(sddl: str | None = None) -> DotNetObject:
         {"GetSecurityDescriptorSddlForm": get_form, "SetSecurityDescriptorSddlForm": set_form},
         to_string="System.Security.AccessControl.RegistrySecurity",
     )
-    security.lab_sddl = holder  # type: ignore[attr-defined]
+    security.lab["sddl"] = holder
     return security
 
 

@@ -1,0 +1,180 @@
+"""Running a playbook over a fleet: hosts in batches, each through its steps, recorded as they finish.
+
+The per-host part is :func:`toolkit.playbook_run.run_playbook_on_host`; this service schedules hosts
+(``--serial`` batches, ``--max-fail-percent``, retries, the fleet deadline, Ctrl-C through
+:class:`~toolkit.runner.FleetControl`), records each host, counts statuses and blocked hosts, and gives
+the exit code. Printing is the caller's: it gets each finished host through ``on_host``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TextIO
+
+from toolkit.exitcodes import ExitCode, for_statuses
+from toolkit.models import HostReport
+from toolkit.playbook import Playbook
+from toolkit.playbook_run import PlayOptions, run_playbook_on_host, static_steps
+from toolkit.recorder import HOST_STATUSES
+from toolkit.report import ReportOptions
+from toolkit.runner import FleetControl, HostChannel, RetryPolicy, run_hosts
+from toolkit.services.diagnose import DiagnoseService
+from toolkit.settings import ConnectionSettings
+from toolkit.transport.base import HostTarget
+
+INTERRUPTED_EXIT = 130
+
+
+@dataclass(frozen=True)
+class PlayRequest:
+    """Everything a playbook run needs, as plain values.
+
+    Attributes:
+        playbook: the validated playbook.
+        targets, settings, forks, reports: the hosts, how to reach them, how many at once, what to record.
+        check_mode: run state-changing steps with ``-WhatIf``.
+        run_id: the run's id (history; the ``RunId`` of every fix step).
+        serial: batch sizes (``parse_serial``), empty for one batch.
+        max_fail_percent: start no new host once more than this share of a batch failed.
+        retries: retries of a transient (unreachable) error per host.
+        diagnoser: the run's one diagnosis (JumpCloud's side included when its reader is active).
+        json_stream: where JSON Lines go (``--output json``), else None.
+    """
+
+    playbook: Playbook
+    targets: list[HostTarget]
+    settings: ConnectionSettings
+    forks: int
+    reports: ReportOptions
+    check_mode: bool
+    run_id: str
+    serial: list[str] = field(default_factory=list)
+    max_fail_percent: float | None = None
+    retries: int = 2
+    diagnoser: DiagnoseService = field(default_factory=DiagnoseService)
+    json_stream: TextIO | None = None
+
+
+@dataclass
+class RecapRow:
+    """What the recap keeps per host (small, so 10,000 hosts stay cheap)."""
+
+    host: str
+    status: str
+    steps: dict[str, int]
+    reason: str
+
+
+@dataclass
+class Tally:
+    """Counts by host status as hosts finish, and the recap rows."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HOST_STATUSES, 0))
+    rows: list[RecapRow] = field(default_factory=list)
+    blocked_hosts: int = 0
+
+    def add(self, report: HostReport, blocked: bool) -> RecapRow:
+        status = report.status
+        self.counts[status] += 1
+        self.blocked_hosts += blocked
+        steps: dict[str, int] = {}
+        for _, result in report.results:
+            steps[result.status] = steps.get(result.status, 0) + 1
+        row = RecapRow(report.target.name, status, steps, _reason(report))
+        self.rows.append(row)
+        return row
+
+
+@dataclass(frozen=True)
+class PlayOutcome:
+    """How the run ended: the tally, the exit code, and why it stopped starting hosts (if it did)."""
+
+    tally: Tally
+    exit_code: int
+    interrupted: bool
+    stopped_reason: str | None
+    abandoned: bool
+
+
+def _reason(report: HostReport) -> str:
+    if report.reason:
+        return report.reason
+    for _, result in report.results:
+        if result.status == "failed" and result.error is not None:
+            return f"{result.error.category}: {result.error.message}"
+    return ""
+
+
+def blocked(report: HostReport) -> bool:
+    """Whether the host's last diagnosis found a blocker (for the BLOCKERS exit code)."""
+    from toolkit.facts import HostFacts
+    from toolkit.report.view import step_findings
+
+    for position in reversed(range(len(report.results))):
+        result = report.results[position][1]
+        if isinstance(result.data, HostFacts):
+            return any(f.severity == "blocker" for f in step_findings(report, result, position=position))
+    return False
+
+
+def play(
+    request: PlayRequest, control: FleetControl, on_host: Callable[[HostReport, Tally], None] | None = None
+) -> PlayOutcome:
+    """Run ``request.playbook`` on every host; ``on_host`` sees each host as it finishes (after it is recorded)."""
+    from toolkit.report.recorders import report_recorders, run_meta, run_summary
+
+    options = PlayOptions(
+        check_mode=request.check_mode, run_id=request.run_id, stop=control.stop, diagnoser=request.diagnoser
+    )
+    placeholder_steps = static_steps(request.playbook, request.check_mode)
+    retry = RetryPolicy(retries=request.retries)
+
+    def work(target: HostTarget) -> HostReport:
+        with HostChannel(target, request.settings, retry=retry, stop=control.stop) as channel:
+            report = run_playbook_on_host(request.playbook, channel, options)
+        report.retries = channel.retries
+        for note in channel.notes:
+            report.add_note(note)
+        return report
+
+    recorder = report_recorders(request.reports, settings=request.settings, json_stream=request.json_stream)
+    meta = run_meta(
+        request.run_id, hosts=len(request.targets), check_mode=request.check_mode, playbook=request.playbook.source
+    )
+    recorder.start(meta)
+    tally = Tally()
+    for report in run_hosts(
+        request.targets,
+        work,
+        forks=request.forks,
+        deadline_s=request.settings.deadline,
+        serial=request.serial,
+        max_fail_percent=request.max_fail_percent,
+        control=control,
+        describe=lambda target: placeholder_steps,
+    ):
+        tally.add(report, blocked(report))
+        recorder.host_done(report)
+        if on_host is not None:
+            on_host(report, tally)
+    code = _exit_code(tally, control.interrupted)
+    summary = run_summary(tally.counts, exit_code=code, interrupted=control.interrupted)
+    recorder.finish(replace(summary, stopped_reason=control.stopped_reason))
+    return PlayOutcome(tally, code, control.interrupted, control.stopped_reason, control.abandon.is_set())
+
+
+def _exit_code(tally: Tally, interrupted: bool) -> int:
+    if interrupted:
+        return INTERRUPTED_EXIT
+    code = for_statuses([s for s, n in tally.counts.items() if n and s != "skipped"])
+    if code == ExitCode.OK and tally.blocked_hosts:
+        code = ExitCode.BLOCKERS
+    return int(code)
+
+
+def describe_options(check_mode: bool, can_change: bool) -> str:
+    """The run's mode in words, for the first line of its output."""
+    if check_mode:
+        return "check mode (-WhatIf): nothing will change; give --apply to make the changes"
+    return "apply" if can_change else "read-only"
