@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from toolkit.lab.powershell.contract import CommandCall, CommandParameter, DotNetObject, ParamType
+from toolkit.lab.powershell.contract import CommandCall, CommandParameter, DotNetObject, ErrorSpec, ParamType
 
 if TYPE_CHECKING:
     from toolkit.lab.windows.machine import WindowsMachine
@@ -65,3 +65,9 @@ def paths_of(call: CommandCall, default: str | None = None) -> Iterable[tuple[st
         return
     if default is not None:
         yield default, True
+
+
+def write_drive_not_found(call: CommandCall, raw: str, error: Exception) -> None:
+    """The non-terminating error a provider cmdlet writes for a path on a drive that does not exist."""
+    exception = "System.Management.Automation.DriveNotFoundException"
+    call.write_error(ErrorSpec(str(error), "DriveNotFound", "ObjectNotFound", exception, raw))

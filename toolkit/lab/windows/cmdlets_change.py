@@ -13,7 +13,7 @@ from typing import Any
 from toolkit.lab.powershell.contract import CommandCall, CommandSpec, ErrorSpec
 from toolkit.lab.windows import errors as err
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import flag, machine_of, param, paths_of, text
+from toolkit.lab.windows.cmdlet_support import flag, machine_of, param, paths_of, text, write_drive_not_found
 from toolkit.lab.windows.cmdlets_items import DOCS, MODULE, PATH_PARAMS, item_for, resolve
 from toolkit.lab.windows.filesystem import FsError
 from toolkit.lab.windows.machine import WindowsMachine
@@ -52,15 +52,7 @@ def _new_item(call: CommandCall) -> Iterator[Any]:
         try:
             path = pv.parse(raw, machine)
         except pv.PathError as exc:
-            call.write_error(
-                ErrorSpec(
-                    str(exc),
-                    "DriveNotFound",
-                    "ObjectNotFound",
-                    "System.Management.Automation.DriveNotFoundException",
-                    raw,
-                )
-            )
+            write_drive_not_found(call, raw, exc)
             continue
         if call.bound.get("Name"):
             path = path.join(str(call.bound["Name"]))

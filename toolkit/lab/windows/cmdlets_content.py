@@ -13,7 +13,7 @@ from typing import Any
 
 from toolkit.lab.powershell.contract import CommandCall, CommandSpec, ErrorSpec
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param, paths_of, text
+from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param, paths_of, text, write_drive_not_found
 from toolkit.lab.windows.cmdlets_change import fs_error
 from toolkit.lab.windows.cmdlets_items import DOCS, MODULE, PATH_PARAMS, resolve
 from toolkit.lab.windows.dotnet_security import acl_object, descriptor_of
@@ -63,15 +63,7 @@ def _write_content(call: CommandCall, append: bool) -> Iterator[Any]:
         try:
             path = pv.parse(raw, machine)
         except pv.PathError as exc:
-            call.write_error(
-                ErrorSpec(
-                    str(exc),
-                    "DriveNotFound",
-                    "ObjectNotFound",
-                    "System.Management.Automation.DriveNotFoundException",
-                    raw,
-                )
-            )
+            write_drive_not_found(call, raw, exc)
             continue
         physical = pv.fs_physical(machine, path)
         action = "Add Content" if append else "Set Content"

@@ -15,7 +15,7 @@ from typing import Any
 from toolkit.lab.powershell.contract import CommandCall, CommandSpec, ErrorSpec
 from toolkit.lab.windows import errors as err
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param, paths_of, text
+from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param, paths_of, text, write_drive_not_found
 from toolkit.lab.windows.filesystem import FsError
 from toolkit.lab.windows.items import file_item, property_bag
 from toolkit.lab.windows.machine import WindowsMachine
@@ -45,15 +45,7 @@ def resolve(call: CommandCall, error_id: str, default: str | None = None) -> Ite
         try:
             found = [pv.parse(raw, machine)] if literal else pv.expand(machine, raw)
         except pv.PathError as exc:
-            call.write_error(
-                ErrorSpec(
-                    str(exc),
-                    "DriveNotFound",
-                    "ObjectNotFound",
-                    "System.Management.Automation.DriveNotFoundException",
-                    raw,
-                )
-            )
+            write_drive_not_found(call, raw, exc)
             continue
         present = [p for p in found if pv.exists(machine, p)]
         if not present and (literal or not pv.has_wildcards(raw)):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from toolkit.lab.powershell.contract import CommandCall, CommandSpec, DotNetObject, ErrorSpec
+from toolkit.lab.powershell.contract import CommandCall, CommandSpec, DotNetObject
 from toolkit.lab.windows import errors as err
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import machine_of, param, paths_of
+from toolkit.lab.windows.cmdlet_support import machine_of, param, paths_of, write_drive_not_found
 
 DOCS = "https://learn.microsoft.com/powershell/module/microsoft.powershell.management/"
 
@@ -55,15 +55,7 @@ def _set_location(call: CommandCall) -> Iterator[Any]:
         try:
             path = pv.parse(raw, machine)
         except pv.PathError as exc:
-            call.write_error(
-                ErrorSpec(
-                    str(exc),
-                    "DriveNotFound",
-                    "ObjectNotFound",
-                    "System.Management.Automation.DriveNotFoundException",
-                    raw,
-                )
-            )
+            write_drive_not_found(call, raw, exc)
             continue
         if not pv.exists(machine, path) or (
             not path.is_registry and not machine.state.fs.get(pv.fs_physical(machine, path)).is_dir
