@@ -263,14 +263,19 @@ def _lab_host_entry(inventory: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(hosts[name])
 
 
+def _send_event(host: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Post ``event`` to lab host ``host`` of the running lab; its answer."""
+    inventory = _running_inventory()
+    return post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), event)
+
+
 @app.command("sign-in")
 def sign_in_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
     user: Annotated[str, typer.Option("--user", help="The account that signs in.")],
 ) -> None:
     """Simulate a user's sign-in on a running lab host: tasks waiting for it run (e.g. a PIN removal)."""
-    inventory = _running_inventory()
-    answer = post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "sign_in", "user": user})
+    answer = _send_event(host, {"event": "sign_in", "user": user})
     ran = answer.get("tasks_run") or []
     typer.echo(f"{host}: {user} signed in; tasks run: {', '.join(ran) if ran else 'none'}")
 
@@ -281,8 +286,7 @@ def sign_out_command(
     user: Annotated[str, typer.Option("--user", help="The account that signs out.")],
 ) -> None:
     """Simulate a user's sign-out on a running lab host (its profile unloads)."""
-    inventory = _running_inventory()
-    post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "sign_out", "user": user})
+    _send_event(host, {"event": "sign_out", "user": user})
     typer.echo(f"{host}: {user} signed out")
 
 
@@ -291,8 +295,7 @@ def agent_sync_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
 ) -> None:
     """Make a lab host's JumpCloud agent sync now: accounts it was going to provision appear."""
-    inventory = _running_inventory()
-    answer = post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "agent_sync"})
+    answer = _send_event(host, {"event": "agent_sync"})
     created = answer.get("provisioned") or []
     typer.echo(f"{host}: agent synced; provisioned: {', '.join(created) if created else 'nothing'}")
 
@@ -303,8 +306,7 @@ def reenrol_pin_command(
     user: Annotated[str, typer.Option("--user", help="The account that sets up a Windows Hello PIN again.")],
 ) -> None:
     """Simulate a user setting up a Windows Hello PIN again on a running lab host."""
-    inventory = _running_inventory()
-    post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), {"event": "reenrol_pin", "user": user})
+    _send_event(host, {"event": "reenrol_pin", "user": user})
     typer.echo(f"{host}: {user} set up a PIN")
 
 
@@ -314,7 +316,5 @@ def on_battery_command(
     plugged_in: Annotated[bool, typer.Option("--plugged-in", help="Plug the laptop in instead.")] = False,
 ) -> None:
     """Unplug a running lab host's laptop (tasks that do not start on batteries stop starting), or plug it in."""
-    inventory = _running_inventory()
-    event = {"event": "on_battery", "value": not plugged_in}
-    post_event(_lab_host_entry(inventory, host), inventory.get("ca_cert"), event)
+    _send_event(host, {"event": "on_battery", "value": not plugged_in})
     typer.echo(f"{host}: {'plugged in' if plugged_in else 'on battery'}")

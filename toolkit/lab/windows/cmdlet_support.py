@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from toolkit.lab.powershell.contract import CommandCall, CommandParameter, DotNetObject, ErrorSpec, ParamType
+from toolkit.lab.windows import providers as pv
 
 if TYPE_CHECKING:
     from toolkit.lab.windows.machine import WindowsMachine
@@ -71,3 +72,14 @@ def write_drive_not_found(call: CommandCall, raw: str, error: Exception) -> None
     """The non-terminating error a provider cmdlet writes for a path on a drive that does not exist."""
     exception = "System.Management.Automation.DriveNotFoundException"
     call.write_error(ErrorSpec(str(error), "DriveNotFound", "ObjectNotFound", exception, raw))
+
+
+def parsed_paths(call: CommandCall, machine: WindowsMachine) -> Iterator[tuple[str, pv.ProviderPath]]:
+    """Each path the command was given, parsed; one on a drive that does not exist is a non-terminating error."""
+    for raw, _ in paths_of(call):
+        try:
+            path = pv.parse(raw, machine)
+        except pv.PathError as exc:
+            write_drive_not_found(call, raw, exc)
+            continue
+        yield raw, path

@@ -13,7 +13,7 @@ from typing import Any
 from toolkit.lab.powershell.contract import CommandCall, CommandSpec, ErrorSpec
 from toolkit.lab.windows import errors as err
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import flag, machine_of, param, paths_of, text, write_drive_not_found
+from toolkit.lab.windows.cmdlet_support import flag, machine_of, param, parsed_paths, text
 from toolkit.lab.windows.cmdlets_items import DOCS, MODULE, PATH_PARAMS, item_for, resolve
 from toolkit.lab.windows.filesystem import FsError
 from toolkit.lab.windows.machine import WindowsMachine
@@ -48,12 +48,7 @@ def fs_error(call: CommandCall, exc: FsError, path: str, action: str) -> None:
 def _new_item(call: CommandCall) -> Iterator[Any]:
     machine = machine_of(call)
     kind = (text(call, "ItemType") or "").lower()
-    for raw, _ in paths_of(call):
-        try:
-            path = pv.parse(raw, machine)
-        except pv.PathError as exc:
-            write_drive_not_found(call, raw, exc)
-            continue
+    for _, path in parsed_paths(call, machine):
         if call.bound.get("Name"):
             path = path.join(str(call.bound["Name"]))
         if path.is_registry:

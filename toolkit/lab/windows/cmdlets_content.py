@@ -13,7 +13,7 @@ from typing import Any
 
 from toolkit.lab.powershell.contract import CommandCall, CommandSpec, ErrorSpec
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param, paths_of, text, write_drive_not_found
+from toolkit.lab.windows.cmdlet_support import as_list, flag, machine_of, param, parsed_paths, text
 from toolkit.lab.windows.cmdlets_change import fs_error
 from toolkit.lab.windows.cmdlets_items import DOCS, MODULE, PATH_PARAMS, resolve
 from toolkit.lab.windows.dotnet_security import acl_object, descriptor_of
@@ -59,12 +59,7 @@ def _write_content(call: CommandCall, append: bool) -> Iterator[Any]:
     values = as_list(call.bound.get("Value")) if "Value" in call.bound else list(call.input or [])
     newline = "" if flag(call, "NoNewline") else "\r\n"
     body = "".join(("" if v is None else str(v)) + newline for v in values)
-    for raw, _ in paths_of(call):
-        try:
-            path = pv.parse(raw, machine)
-        except pv.PathError as exc:
-            write_drive_not_found(call, raw, exc)
-            continue
+    for _, path in parsed_paths(call, machine):
         physical = pv.fs_physical(machine, path)
         action = "Add Content" if append else "Set Content"
         if not call.should_process(f"Path: {path.path}", action):

@@ -13,7 +13,7 @@ from typing import Any
 from toolkit.lab.powershell.contract import CommandCall, CommandSpec, DotNetObject
 from toolkit.lab.windows import errors as err
 from toolkit.lab.windows import providers as pv
-from toolkit.lab.windows.cmdlet_support import machine_of, param, paths_of, write_drive_not_found
+from toolkit.lab.windows.cmdlet_support import machine_of, param, parsed_paths
 
 DOCS = "https://learn.microsoft.com/powershell/module/microsoft.powershell.management/"
 
@@ -51,12 +51,7 @@ def _get_location(call: CommandCall) -> Iterator[Any]:
 
 def _set_location(call: CommandCall) -> Iterator[Any]:
     machine = machine_of(call)
-    for raw, _ in paths_of(call):
-        try:
-            path = pv.parse(raw, machine)
-        except pv.PathError as exc:
-            write_drive_not_found(call, raw, exc)
-            continue
+    for raw, path in parsed_paths(call, machine):
         if not pv.exists(machine, path) or (
             not path.is_registry and not machine.state.fs.get(pv.fs_physical(machine, path)).is_dir
         ):

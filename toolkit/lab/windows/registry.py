@@ -236,21 +236,11 @@ class Registry:
         del parent.subkeys[parts[-1].lower()]
 
     def set_value(self, path: str, view: int, token: Token, name: str, kind: ValueKind, data: Any) -> None:
-        hive, parts = self.resolve(path, view, token)
-        node = self._node(hive, parts)
-        if node is None:
-            raise RegistryError("not_found", path)
-        if not self.can_write(hive, parts, token):
-            raise RegistryError("access_denied", path)
+        node = self.open(path, view, token, write=True)
         node.values[name.lower()] = RegValue(name, kind, data)
 
     def remove_value(self, path: str, view: int, token: Token, name: str) -> None:
-        hive, parts = self.resolve(path, view, token)
-        node = self._node(hive, parts)
-        if node is None:
-            raise RegistryError("not_found", path)
-        if not self.can_write(hive, parts, token):
-            raise RegistryError("access_denied", path)
+        node = self.open(path, view, token, write=True)
         if name.lower() not in node.values:
             raise RegistryError("value_not_found", f"{path}\\{name}")
         del node.values[name.lower()]
