@@ -37,12 +37,13 @@ import csv
 import fnmatch
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UsageError
 from toolkit.settings import AUTH_METHODS
+from toolkit.textvalues import plural
 from toolkit.transport.base import HostTarget
 from toolkit.yamllines import Locations, describe_path, load_yaml
 
@@ -289,17 +290,47 @@ def load_inventory(path: Path) -> list[HostTarget]:
     return load_yaml_inventory(path)
 
 
-def _pattern_matches(pattern: str, target: HostTarget) -> bool:
+RunHosts = Callable[[str], set[str]]  # a "@RUN:kind" --limit pattern -> the host names it selects
+
+
+def _pattern_matches(pattern: str, target: HostTarget, run_hosts: RunHosts | None = None) -> bool:
+    if pattern.startswith("@"):
+        if run_hosts is None:
+            raise UsageError(f"--limit {pattern!r}: @RUN patterns need the run history")
+        return target.name in run_hosts(pattern)
     groups = target.vars.get(GROUP_NAMES_VAR) or []
     names = [target.name, *groups]
     return any(fnmatch.fnmatchcase(name.lower(), pattern.lower()) for name in names)
 
 
-def apply_limit(targets: Sequence[HostTarget], limit: str | None) -> list[HostTarget]:
+def _did_you_mean(patterns: Sequence[str], targets: Sequence[HostTarget]) -> str:
+    """`` (did you mean A, B?)`` with the host and group names nearest the patterns, or nothing."""
+    import difflib
+
+    names: dict[str, str] = {}
+    for target in targets:
+        for name in [target.name, *(target.vars.get(GROUP_NAMES_VAR) or [])]:
+            names.setdefault(str(name).casefold(), str(name))
+    near: list[str] = []
+    for pattern in patterns:
+        if not pattern.startswith("@"):
+            near += [names[n] for n in difflib.get_close_matches(pattern.casefold(), list(names), n=2, cutoff=0.7)]
+    if patterns and all(p.startswith("@") for p in patterns):
+        return "; the run has no such host in this inventory"
+    near = list(dict.fromkeys(near))[:2]  # two at most: the error stays one line of 80 columns
+    return f"; did you mean {' or '.join(near)}?" if near else ""
+
+
+def apply_limit(
+    targets: Sequence[HostTarget], limit: str | None, run_hosts: RunHosts | None = None
+) -> list[HostTarget]:
     """The targets ``limit`` selects, in their order.
 
     ``limit`` is comma-separated patterns (shell wildcards, matched without case against host names and
-    group names); ``!pattern`` excludes. With only exclusions, every other host is selected.
+    group names); ``!pattern`` excludes. With only exclusions, every other host is selected. ``@RUN:kind``
+    (``failed``, ``changed``, ``all``) names hosts by how run RUN went, through ``run_hosts``
+    (:func:`toolkit.services.targeting.run_resolver`). Nothing selected is a :class:`UsageError` naming the
+    nearest host and group names.
     """
     if limit is None or not limit.strip():
         return list(targets)
@@ -311,16 +342,22 @@ def apply_limit(targets: Sequence[HostTarget], limit: str | None) -> list[HostTa
     selected = [
         t
         for t in targets
-        if (not include or any(_pattern_matches(p, t) for p in include))
-        and not any(_pattern_matches(p, t) for p in exclude)
+        if (not include or any(_pattern_matches(p, t, run_hosts) for p in include))
+        and not any(_pattern_matches(p, t, run_hosts) for p in exclude)
     ]
     if not selected:
-        raise UsageError(f"--limit {limit!r} matches none of the {len(targets)} host(s)")
+        hint = _did_you_mean(include, targets)
+        raise UsageError(f"--limit {limit!r} matches none of the {plural(len(targets), 'host')}{hint}")
     return selected
 
 
-def resolve_targets(hosts: Iterable[str], inventory: Path | None, limit: str | None = None) -> list[HostTarget]:
-    """The run's hosts: the inventory's, then each ``--host``, narrowed by ``limit``; at least one, no duplicates."""
+def resolve_targets(
+    hosts: Iterable[str], inventory: Path | None, limit: str | None = None, run_hosts: RunHosts | None = None
+) -> list[HostTarget]:
+    """The run's hosts: the inventory's, then each ``--host``, narrowed by ``limit``; at least one, no duplicates.
+
+    ``run_hosts``: how ``@RUN:kind`` patterns of ``limit`` are resolved (see :func:`apply_limit`).
+    """
     if inventory is not None and str(inventory).startswith("jumpcloud:"):
         # The jumpcloud inventory source (toolkit.jumpcloud.inventory): devices and bound users from the API.
         from toolkit.jumpcloud.inventory import load_jumpcloud_inventory
@@ -336,4 +373,4 @@ def resolve_targets(hosts: Iterable[str], inventory: Path | None, limit: str | N
         if target.name in seen:
             raise UsageError(f"host {target.name!r} is listed twice")
         seen.add(target.name)
-    return apply_limit(targets, limit)
+    return apply_limit(targets, limit, run_hosts)

@@ -96,6 +96,7 @@ class HostReport:
     # The diagnosis rules' findings for the result at each position, set by whoever ran the rules over that
     # step's facts (a playbook's diagnose step), so reports and exit codes judge by that same diagnosis.
     diagnoses: dict[int, list[Any]] = field(default_factory=dict)
+    batch: int | None = None  # the --serial batch the host belongs to (1: the canary), None without --serial
 
     @property
     def reason(self) -> str | None:

@@ -54,6 +54,7 @@ from toolkit.expressions import (
     parse_value,
     value_roots,
 )
+from toolkit.textvalues import plural
 from toolkit.yamllines import Locations, describe_path, load_yaml, parse_yaml
 
 DIAGNOSE = "diagnose"  # the pseudo-action collect_facts declares (toolkit.actions.collect_facts)
@@ -173,7 +174,7 @@ def _pydantic_error(exc: ValidationError, document: Any, locations: Locations) -
     elif err["type"] == "missing":
         message = "required field missing"
     line_path = path if err["type"] != "missing" else path[:-1]
-    more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+    more = f" (and {plural(len(exc.errors()) - 1, 'more problem')})" if len(exc.errors()) > 1 else ""
     return UsageError(f"{locations.where(line_path)}: {describe_path(path)}: {message}{more}")
 
 

@@ -192,6 +192,14 @@ def _run_step(
             report.results.append((placeholder, result))
             yield result
             continue
+        # A finding that lacks what its fix needs (a spaced name with no JumpCloud username to rename to)
+        # is for the admin to decide: skipped with the reason, not a failed step.
+        unknown = sorted(k for k, v in values.items() if v is None) if step.for_each is not None else []
+        if unknown:
+            result = skipped_result(action.name, f"the finding gives no {', '.join(unknown)}: decide it, fix by hand")
+            report.results.append((placeholder, result))
+            yield result
+            continue
         if step.pseudo is not None:  # diagnose, the one pseudo-action: its service judges the facts
             result, run_step = _diagnose(step, name, values, scope, state, channel, options.diagnoser)
             if result.status != "failed" and result.data is not None:

@@ -35,6 +35,7 @@ from toolkit.models import (
 )
 from toolkit.results import failed
 from toolkit.settings import ConnectionSettings
+from toolkit.textvalues import plural
 from toolkit.transport.base import HostTarget
 from toolkit.transport.channel import (
     HostChannel,
@@ -84,7 +85,7 @@ def run_host(
             if stop is not None and stop.is_set() and channel.broken is None:
                 for rest in steps[index:]:
                     report.results.append((rest, skipped_result(rest.action.name, "interrupted")))
-                report.add_note(f"interrupted after {index} of {len(steps)} step(s)")
+                report.add_note(f"interrupted after {index} of {plural(len(steps), 'step')}")
                 break
             report.results.append((step, channel.run(step)))
     report.retries = channel.retries
@@ -179,16 +180,23 @@ def run_hosts(
     control = control or FleetControl()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=forks, thread_name_prefix="jcfix-host")
     position = 0
+    sizes = list(batch_sizes(serial, len(targets)))
     try:
-        for size in batch_sizes(serial, len(targets)):
+        for number, size in enumerate(sizes, start=1):
             batch = targets[position : position + size]
             position += size
-            yield from _run_batch(batch, work, pool, forks, deadline_s, max_fail_percent, control, describe)
+            # With serial, each report carries its batch number (the reports show the batches, canary first).
+            for report in _run_batch(batch, work, pool, forks, deadline_s, max_fail_percent, control, describe):
+                report.batch = number if serial else None
+                yield report
             if control.stopped_reason is not None:
                 break
         reason = control.stopped_reason or "not started"
-        for target in targets[position:]:
-            yield _synthesised(target, describe, status_reason=reason)
+        later = [n for n, size in enumerate(sizes, start=1) for _ in range(size)][position:]
+        for target, later_batch in zip(targets[position:], later, strict=True):
+            report = _synthesised(target, describe, status_reason=reason)
+            report.batch = later_batch if serial else None
+            yield report
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -228,8 +236,8 @@ def _run_batch(
         over = max_fail_percent is not None and failures * 100 > max_fail_percent * len(batch)
         if over and control.stopped_reason is None:
             control.stopped_reason = (
-                f"max-fail-percent {max_fail_percent:g} exceeded: {failures} of {len(batch)} host(s) in the batch "
-                "failed or were unreachable"
+                f"max-fail-percent {max_fail_percent:g} exceeded: {failures} of {plural(len(batch), 'host')} "
+                "in the batch failed or were unreachable"
             )
     for target in waiting:
         yield _synthesised(target, describe, status_reason=control.stopped_reason or "not started")

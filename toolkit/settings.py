@@ -7,9 +7,10 @@ sits in a shell history, a process list or a file someone commits.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -249,3 +250,64 @@ def _keyring_password(user: str) -> str | None:
         return keyring.get_password(KEYRING_SERVICE, user)
     except (KeyringError, RuntimeError, OSError):
         return None
+
+
+# What `jcfix secrets` stores, keyed where the readers above look: the WinRM password under the sign-in
+# user's name (resolve_password), other secrets under their environment variable's name (read_secret).
+PASSWORD_ENV = "JCFIX_PASSWORD"
+JC_API_KEY_ENV = "JCFIX_JC_API_KEY"  # toolkit.jumpcloud.client.API_KEY_ENV reads this key
+
+
+class KeyringUnavailable(UsageError):
+    """No usable OS keyring (no backend, locked, or refused)."""
+
+
+@contextlib.contextmanager
+def _keyring_errors() -> Iterator[None]:
+    """Turn a keyring failure into one line naming the failure, never the value being stored."""
+    from keyring.errors import KeyringError
+
+    try:
+        yield
+    except (KeyringError, RuntimeError, OSError) as exc:
+        raise KeyringUnavailable(f"the OS keyring refused ({type(exc).__name__}): {exc}") from None
+
+
+def store_in_keyring(key: str, value: Secret) -> None:
+    """Store ``value`` in the keyring (service ``jcfix``, user ``key``); raises :class:`KeyringUnavailable`."""
+    import keyring
+
+    with _keyring_errors():
+        keyring.set_password(KEYRING_SERVICE, key, value.reveal())
+
+
+def delete_from_keyring(key: str) -> bool:
+    """Remove the keyring entry for ``key``; False when there was none."""
+    import keyring
+    from keyring.errors import PasswordDeleteError
+
+    with _keyring_errors():
+        try:
+            keyring.delete_password(KEYRING_SERVICE, key)
+        except PasswordDeleteError:
+            return False
+    return True
+
+
+def in_keyring(key: str) -> bool:
+    """Whether the keyring holds a value for ``key`` (the value itself is not returned)."""
+    import keyring
+
+    with _keyring_errors():
+        return bool(keyring.get_password(KEYRING_SERVICE, key))
+
+
+def keyring_backend_name() -> str:
+    """The keyring backend in use (``SecretService Keyring``, ``Windows WinVaultKeyring``...)."""
+    try:
+        import keyring
+
+        backend = keyring.get_keyring()
+    except Exception:  # a broken backend is reported by name, whatever it raised
+        return "none"
+    return str(getattr(backend, "name", type(backend).__name__))

@@ -21,3 +21,8 @@ def parse_bool(value: Any) -> bool:
     if text in FALSE_WORDS:
         return False
     raise ValueError(f"expected true or false, not {value!r}")
+
+
+def plural(n: int, word: str) -> str:
+    """``1 host``, ``2 hosts``: counts read as English, never ``host(s)``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -37,7 +37,7 @@ class Lab:
 
 def run_jcfix(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS`` in a subprocess, with the lab's credentials and no user config."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     base.update(
         JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
         JCFIX_USER=LAB_USERNAME,

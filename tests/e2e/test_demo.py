@@ -12,7 +12,7 @@ def test_demo_diagnoses_fixes_verifies_and_undoes() -> None:
     steps = [
         "$ jcfix diagnose",
         "CASE_MISMATCH",
-        "12 host(s): 12 ok; 8 with blockers",
+        "12 hosts: 12 ok; 8 with blockers",
         "--dry-run",
         "would change",
         "after (read back)",

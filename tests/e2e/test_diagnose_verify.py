@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 
@@ -19,26 +20,29 @@ EXPECTED = {
     "space": (
         ExitCode.BLOCKERS,
         {
-            "USERNAME_HAS_SPACE": "jcfix fix rename --host lab-space --user 'john smith' --to john.smith",
+            "USERNAME_HAS_SPACE": "jcfix fix rename -i {inv} --limit lab-space --user 'john smith' --to john.smith",
             "AGENT_LOG_ERRORS": None,  # the scenario's agent logged its failed takeover
         },
     ),
-    "case": (ExitCode.BLOCKERS, {"CASE_MISMATCH": "jcfix fix rename --host lab-case --user jonathan --to Jonathan"}),
-    "msa": (ExitCode.BLOCKERS, {"MSA_LINKED": "jcfix fix convert-msa --host lab-msa --user maria"}),
-    "pin": (ExitCode.BLOCKERS, {"HELLO_PIN_SET": "jcfix fix remove-pin --host lab-pin --user pat"}),
+    "case": (
+        ExitCode.BLOCKERS,
+        {"CASE_MISMATCH": "jcfix fix rename -i {inv} --limit lab-case --user jonathan --to Jonathan"},
+    ),
+    "msa": (ExitCode.BLOCKERS, {"MSA_LINKED": "jcfix fix convert-msa -i {inv} --limit lab-msa --user maria"}),
+    "pin": (ExitCode.BLOCKERS, {"HELLO_PIN_SET": "jcfix fix remove-pin -i {inv} --limit lab-pin --user pat"}),
     "picture": (
         ExitCode.BLOCKERS,
-        {"PICTURE_PASSWORD_SET": "jcfix fix remove-picture-password --host lab-picture --user quinn"},
+        {"PICTURE_PASSWORD_SET": "jcfix fix remove-picture-password -i {inv} --limit lab-picture --user quinn"},
     ),
     "fullname": (
         ExitCode.BLOCKERS,
-        {"FULLNAME_ONLY_MATCH": "jcfix fix rename --host lab-fullname --user JD-Laptop --to janedoe"},
+        {"FULLNAME_ONLY_MATCH": "jcfix fix rename -i {inv} --limit lab-fullname --user JD-Laptop --to janedoe"},
     ),
     "provisioning": (
         ExitCode.OK,
         {
             "TAKEN_OVER": None,
-            "PROVISION_EXPECTED": "jcfix verify provisioned --host lab-provisioning --jc-user newhire",
+            "PROVISION_EXPECTED": "jcfix verify provisioned -i {inv} --limit lab-provisioning --jc-user newhire",
         },
     ),
     "agent_stopped": (ExitCode.BLOCKERS, {"AGENT_NOT_RUNNING": None}),
@@ -52,7 +56,9 @@ EXPECTED = {
 def test_each_scenario_gives_its_finding_and_fix(start_lab: Callable[..., Lab], scenario: str) -> None:
     lab = start_lab(scenario)
     result = run_jcfix("diagnose", "-i", str(lab.inventory), "-o", "json")
-    code, expected = EXPECTED[scenario]
+    code, listed = EXPECTED[scenario]
+    # Fixes paste as printed: they carry the inventory and the host's name in it (issue 13, item 3).
+    expected = {k: v.format(inv=shlex.quote(str(lab.inventory))) if v else v for k, v in listed.items()}
     assert result.returncode == code, result.stdout + result.stderr
     document = json_out(result)
     assert document["schema"] == 1
@@ -67,8 +73,9 @@ def test_table_output_names_the_fix(start_lab: Callable[..., Lab]) -> None:
     result = run_jcfix("diagnose", "-i", str(lab.inventory))
     assert result.returncode == ExitCode.BLOCKERS
     assert "CASE_MISMATCH" in result.stdout
-    assert "jcfix fix rename --host lab-case --user jonathan --to Jonathan" in result.stdout
-    assert "1 host(s): 1 ok; 1 with blockers" in result.stdout
+    fix = f"jcfix fix rename -i {shlex.quote(str(lab.inventory))} --limit lab-case --user jonathan --to Jonathan"
+    assert fix in result.stdout
+    assert "1 host: 1 ok; 1 with blockers" in result.stdout
 
 
 def test_jc_user_option_overrides_the_inventory(start_lab: Callable[..., Lab]) -> None:

@@ -18,7 +18,7 @@ from toolkit.settings import ConnectionSettings
 
 def jcfix_env(tmp_path: Path) -> dict[str, str]:
     """The environment a jcfix subprocess runs with: lab credentials, no user config, history in tmp."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     env.update(
         JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
         JCFIX_USER=LAB_USERNAME,

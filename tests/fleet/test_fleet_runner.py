@@ -74,7 +74,7 @@ def test_max_fail_percent_counts_unreachable_hosts_and_skips_the_rest(
     for name in order[1:]:
         status, reason = statuses[name]
         assert status == "skipped"
-        assert reason is not None and reason.startswith("max-fail-percent 10 exceeded: 1 of 4 host(s)")
+        assert reason is not None and reason.startswith("max-fail-percent 10 exceeded: 1 of 4 hosts")
 
 
 def test_serial_canary_batch_stops_the_rollout_and_every_host_gets_a_status(
@@ -103,7 +103,7 @@ def test_serial_canary_batch_stops_the_rollout_and_every_host_gets_a_status(
     assert statuses["fault-reject-auth"] == "failed"
     skipped = [t.name for t in targets[3:]]
     assert all(statuses[name] == "skipped" for name in skipped)
-    assert control.stopped_reason is not None and "1 of 2 host(s) in the batch" in control.stopped_reason
+    assert control.stopped_reason is not None and "1 of 2 hosts in the batch" in control.stopped_reason
     # A skipped host names the steps it would have run, and why not.
     skipped_report = next(r for r in reports if r.target.name == skipped[0])
     assert skipped_report.results == [] and skipped_report.reason == control.stopped_reason

@@ -55,7 +55,7 @@ def test_fix_playbook_plans_then_applies_then_has_nothing_left(
 
     again = jcfix("play", "fix-takeover-blockers", "-i", str(inventory), "--plain", "--apply")
     recap = _recap(again.stdout)
-    assert set(recap.values()) <= {"ok", "pending"}, recap
+    assert set(recap.values()) <= {"ok", "pending", "blocked"}, recap  # blocked: the agent hosts, no fix
     assert all(recap[name] == "ok" for name in FIXED_HOSTS)
     assert again.returncode == ExitCode.CHANGED  # pending PIN removal and the guided MSA conversion
 
@@ -68,11 +68,12 @@ def test_readiness_playbook_is_read_only_and_exits_with_blockers(
     assert result.returncode == ExitCode.BLOCKERS, result.stderr
     assert "read-only" in result.stdout and "check mode" not in result.stdout
     assert "lab-case: ok" in result.stdout and "CASE_MISMATCH Jonathan" in result.stdout
-    assert _recap(result.stdout) == {"lab-case": "ok", "lab-healthy": "ok"}
+    # A host whose diagnosis found a blocker is "blocked" in the recap, never "ok" (issue 13 item 5).
+    assert _recap(result.stdout) == {"lab-case": "blocked", "lab-healthy": "ok"}
     for name in ("provisioning-check", "verify-after-bind"):
         other = jcfix("play", name, "-i", str(inventory), "--quiet", "--limit", "lab-healthy,lab-provisioning")
         assert other.returncode in (ExitCode.OK, ExitCode.BLOCKERS), other.stdout + other.stderr
-        assert "2 host(s): 2 ok" in other.stdout
+        assert "2 hosts: 2 ok" in other.stdout
 
 
 def test_bad_playbook_and_bad_serial_are_usage_errors(tmp_path: Path, jcfix: Jcfix) -> None:
@@ -195,6 +196,29 @@ def test_quiet_and_plain_modes_have_no_colour_codes(
     result = jcfix("play", "takeover-readiness", "-i", str(inventory), flag)
     assert result.returncode == ExitCode.OK, result.stderr
     assert "\x1b[" not in result.stdout
-    assert "1 host(s): 1 ok" in result.stdout
+    assert "1 host: 1 ok" in result.stdout
     if flag == "--quiet":
         assert "lab-healthy" not in result.stdout  # quiet lists only hosts that are not ok
+
+
+def _without_jc_users(node: object) -> object:
+    if isinstance(node, dict):
+        return {k: _without_jc_users(v) for k, v in node.items() if k != "jc_users"}
+    if isinstance(node, list):
+        return [_without_jc_users(v) for v in node]
+    return node
+
+
+def test_a_finding_without_a_target_name_is_skipped_not_failed(
+    lab_fleet: Callable[..., tuple[LabFleet, Path]], jcfix: Jcfix, tmp_path: Path
+) -> None:
+    import yaml
+
+    _, inventory = lab_fleet("space")
+    bare = tmp_path / "no-jc-users.yaml"
+    bare.write_text(yaml.safe_dump(_without_jc_users(yaml.safe_load(inventory.read_text()))))
+    # No JumpCloud usernames: the spaced name is a blocker with no name to rename it to.
+    result = jcfix("play", "fix-takeover-blockers", "-i", str(bare), "--plain", "--apply")
+    assert result.returncode != ExitCode.FAILED, result.stdout + result.stderr
+    assert "the finding gives no NewName" in result.stdout, result.stdout
+    assert "NoneType" not in result.stdout + result.stderr

@@ -39,7 +39,8 @@ def test_fix_run_is_recorded_and_runs_list_and_show_print_it(start_lab: Callable
     listed = run_jcfix("runs", "list", "--limit", "1", env=env)
     assert listed.returncode == 0 and "jcfix diagnose" in listed.stdout and "r-fix-1" not in listed.stdout
     listed_all = json_out(run_jcfix("runs", "list", "-o", "json", env=env))
-    assert [r["run_id"] for r in listed_all][1] == "r-fix-1"
+    assert (listed_all["schema"], listed_all["command"], listed_all["hosts"]) == (1, "runs list", [])
+    assert [r["run_id"] for r in listed_all["runs"]][1] == "r-fix-1"
 
     shown = run_jcfix("runs", "show", "r-fix-1", env=env)
     assert shown.returncode == 0, shown.stderr
@@ -48,7 +49,8 @@ def test_fix_run_is_recorded_and_runs_list_and_show_print_it(start_lab: Callable
     one_host = run_jcfix("runs", "show", "r-fix-1", "--host", "lab-space", env=env)
     assert '"name": "john.smith"' in one_host.stdout  # --host shows the host's whole result document
     as_json = json_out(run_jcfix("runs", "show", "r-fix-1", "-o", "json", env=env))
-    assert as_json[0]["host_results"][0]["steps"][0]["status"] == "changed"
+    assert (as_json["schema"], as_json["command"], as_json["run_id"]) == (1, "runs show", "r-fix-1")
+    assert as_json["hosts"][0]["host"] == "lab-space" and as_json["hosts"][0]["steps"][0]["status"] == "changed"
 
     missing = run_jcfix("runs", "show", "no-such-run", env=env)
     assert missing.returncode == ExitCode.USAGE and "no run 'no-such-run'" in missing.stderr

@@ -104,7 +104,7 @@ def test_the_readers_read_an_earlier_file(tmp_path: Path, version: int) -> None:
 def test_runs_list_show_and_undo_work_on_an_earlier_file(tmp_path: Path, version: int) -> None:
     path = _written(tmp_path, version)
     env = {"JCFIX_HISTORY": str(path)}
-    listed = json_out(run_jcfix("runs", "list", "-o", "json", env=env))
+    listed = json_out(run_jcfix("runs", "list", "-o", "json", env=env))["runs"]
     assert [(r["run_id"], r["exit_code"]) for r in listed] == [
         ("r-crashed", None),
         ("r-fix", 5),
@@ -114,8 +114,10 @@ def test_runs_list_show_and_undo_work_on_an_earlier_file(tmp_path: Path, version
     table = run_jcfix("runs", "list", env=env)
     assert table.returncode == 0 and "not finished" in table.stdout, table.stderr
     shown = json_out(run_jcfix("runs", "show", "r-fix", "-o", "json", env=env))
-    assert [[h["host"] for h in run["host_results"]] for run in shown] == [["pc-1", "pc-2", "pc-3"], ["pc-2"]]
-    assert shown[0]["host_results"][1]["steps"][0]["error"]["category"] == "verify_failed"
+    first, again = (run["seq"] for run in shown["runs"])
+    by_run = [[h["host"] for h in shown["hosts"] if h["run_seq"] == seq] for seq in (first, again)]
+    assert by_run == [["pc-1", "pc-2", "pc-3"], ["pc-2"]]
+    assert shown["hosts"][1]["steps"][0]["error"]["category"] == "verify_failed"
     text = run_jcfix("runs", "show", "r-fix", env=env)
     assert text.returncode == 0 and "failed (changed) pc-2" in text.stdout, text.stderr
     one = run_jcfix("runs", "show", "r-crashed", "--host", "pc-4", env=env)

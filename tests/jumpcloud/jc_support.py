@@ -52,13 +52,23 @@ class JcLab:
             timeout=timeout,
         )
 
+    def agent_sync(self, name: str) -> list[str]:
+        """Force the host's agent to check in now (``jcfix lab agent-sync``): the accounts it creates."""
+        from toolkit.lab.events import agent_sync
+
+        return agent_sync(self.host(name))
+
     def winrm(self) -> list[str]:
         return ["--inventory", str(self.inventory), "--http", "--auth", "basic"]
 
 
 @contextmanager
-def jc_lab(scenario: str, tmp_path: Path) -> Iterator[JcLab]:
+def jc_lab(scenario: str, tmp_path: Path, *, agent_sync_s: float | None = None) -> Iterator[JcLab]:
+    """The scenario's fleet and stand-in; ``agent_sync_s``: seconds to an agent's next check-in (0: at once;
+    None: the scenario's or the lab's default), for tests that need a JumpCloud change on the device soon."""
     with LabFleet.from_scenario(scenario) as fleet, JumpCloudLab.for_hosts(fleet.hosts, scenario) as api:
+        if agent_sync_s is not None:
+            api.directory.sync_interval_s = agent_sync_s
         inventory = tmp_path / f"{scenario}.yaml"
         # Written after the API made the systemKeys unique, as `jcfix lab up` does.
         write_inventory(inventory, fleet.server.endpoints, fleet.hosts, fleet.certificate)

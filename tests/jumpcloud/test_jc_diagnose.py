@@ -49,9 +49,19 @@ def findings(diagnosis: dict[str, Any], host: str) -> dict[tuple[str, str | None
         ("lab-jc-nopw", "NO_INITIAL_PASSWORD", "newhire", "jcfix fix jc-activate --jc-user newhire"),
         ("lab-jc-future", "START_DATE_IN_FUTURE", "starter", "jcfix fix jc-activate --jc-user starter --activate-now"),
         ("lab-jc-staged", "JC_USER_STAGED", "stager", "jcfix fix jc-activate --jc-user stager"),
-        ("lab-jc-suspended", "JC_USER_SUSPENDED", "sam", None),
-        ("lab-jc-locked", "JC_ACCOUNT_LOCKED", "lou", None),
-        ("lab-jc-unbound", "NOT_BOUND_TO_DEVICE", "ursula", None),
+        (
+            "lab-jc-suspended",
+            "JC_USER_SUSPENDED",
+            "sam",
+            "jcfix fix jc-activate --jc-user sam --reactivate-suspended",
+        ),
+        ("lab-jc-locked", "JC_ACCOUNT_LOCKED", "lou", "jcfix fix jc-unlock --jc-user lou"),
+        (
+            "lab-jc-unbound",
+            "NOT_BOUND_TO_DEVICE",
+            "ursula",
+            "jcfix fix jc-bind --jc-user ursula --system-id {system_key}",
+        ),
         ("lab-jc-names", "JC_USER_NOT_FOUND", "ghost", None),
         ("lab-jc-names", "JC_USER_CASE_ONLY_MATCH", "casey", None),
         ("lab-jc-gone", "DEVICE_NOT_IN_JUMPCLOUD", None, None),
@@ -70,7 +80,8 @@ def test_each_finding_with_console_words_and_fix(
     found = findings(diagnosis, host)
     assert (code, subject) in found, sorted(found)
     finding = found[(code, subject)]
-    assert finding["fix"] == fix
+    # {system_key}: the device's systemKey, the id jc-bind takes (the stand-in makes each lab's unique).
+    assert finding["fix"] == (fix.format(system_key=diagnosis[host]["decided"]["system_key"]) if fix else None)
     assert any(word in finding["message"] for word in ("Users >", "Devices >", "console", "inventory"))
 
 

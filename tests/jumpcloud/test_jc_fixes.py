@@ -15,12 +15,16 @@ from toolkit.lab import readback
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[JcLab]:
-    with jc_lab("jumpcloud", tmp_path) as running:
+    # The agent checks in at once after each JumpCloud change: these tests read the device right after a fix
+    # (tests/jumpcloud/test_jc_api_sync.py and the verify tests exercise the sync interval).
+    with jc_lab("jumpcloud", tmp_path, agent_sync_s=0) as running:
         yield running
 
 
 def one(result: Any) -> dict[str, Any]:
-    (outcome,) = json_out(result)
+    """The one outcome in the JSON envelope (its one host is the ``jumpcloud`` API)."""
+    (host,) = json_out(result)["hosts"]
+    (outcome,) = host["results"]
     return dict(outcome)
 
 

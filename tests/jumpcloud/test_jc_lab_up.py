@@ -14,7 +14,7 @@ from toolkit.secrets import Secret
 
 
 def jcfix(*args: str, lab_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     env["JCFIX_LAB_DIR"] = str(lab_dir)
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env, timeout=120

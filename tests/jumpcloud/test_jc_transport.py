@@ -50,6 +50,31 @@ def test_secret_parameters_are_refused() -> None:
         wrap(rendered)
 
 
+def test_a_run_with_a_secret_is_bad_input_before_anything_is_sent() -> None:
+    from toolkit.errors import UsageError
+    from toolkit.transport.jumpcloud import TRANSPORT
+
+    plain = RenderedScript("x", 1, "# jcfix-template: x v1\n", {"UserName": "alice"})
+    secret = RenderedScript("y", 1, "# jcfix-template: y v1\n", {"NewPassword": Secret("hunter2-secret")})
+    TRANSPORT.check_sendable([plain])  # nothing to refuse
+    with pytest.raises(UsageError) as caught:
+        TRANSPORT.check_sendable([plain, secret])
+    assert caught.value.exit_code == 2 and "NewPassword is a secret" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_secret_through_jumpcloud_is_exit_2_and_no_command_is_created(lab: JcLab) -> None:
+    result = lab.jcfix(
+        *("fix", "convert-msa", "--host", "lab-jc-ok", "--via", "jumpcloud", "--user", "alice"),
+        *("--method", "unlink", "--accept-data-loss"),
+        JCFIX_NEW_PASSWORD="S3cret-Sentinel-771",
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "NewPassword is a secret" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "S3cret-Sentinel-771" not in result.stdout + result.stderr
+    assert lab.api.requests_to("POST", r"/api/commands$") == []
+
+
 def test_users_list_end_to_end_and_the_command_is_deleted(lab: JcLab) -> None:
     result = lab.jcfix("users", "list", "--host", "lab-jc-ok", "--via", "jumpcloud", "-o", "json")
     assert result.returncode == 0, result.stderr
@@ -80,9 +105,29 @@ def test_32bit_agent_powershell_relaunches_64bit(lab: JcLab) -> None:
     assert lab.host("lab-jc-ok").is_64bit_process is False
 
 
-def test_an_offline_device_past_the_time_to_live_is_unreachable(lab: JcLab) -> None:
+def test_a_device_jumpcloud_reports_inactive_fails_at_once_with_its_last_contact(lab: JcLab) -> None:
+    started = time.monotonic()
     result = lab.jcfix(
         "users", "list", "--host", "lab-jc-offline", "--via", "jumpcloud", "-o", "json",
+        JCFIX_JC_COMMAND_TTL="600", JCFIX_DEADLINE="600", timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 4 and time.monotonic() - started < 60
+    (host,) = json_out(result)
+    message = host["results"][0]["error"]["message"]
+    contact = lab.api.directory.systems["6a000000000000000000000a"]["lastContact"]
+    assert host["status"] == "unreachable" and "inactive" in message and f"last contact {contact}" in message
+    assert not lab.api.requests_to("POST", "/api/commands")  # nothing was sent
+
+
+def stop_agent_unnoticed(lab: JcLab, hostname: str) -> None:
+    """The agent stops, and JumpCloud still shows the device active (it has not noticed yet)."""
+    lab.host(hostname).agent.running = False
+
+
+def test_an_active_device_that_never_answers_is_unreachable_past_the_time_to_live(lab: JcLab) -> None:
+    stop_agent_unnoticed(lab, "lab-jc-ok")
+    result = lab.jcfix(
+        "users", "list", "--host", "lab-jc-ok", "--via", "jumpcloud", "-o", "json",
         JCFIX_JC_COMMAND_TTL="1", JCFIX_JC_COMMAND_TIMEOUT="1",
     )  # fmt: skip
     assert result.returncode == 4
@@ -104,8 +149,9 @@ def test_exit_code_124_is_a_timeout(lab: JcLab) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_deletes_its_command(lab: JcLab, signum: int) -> None:
+    stop_agent_unnoticed(lab, "lab-jc-ok")
     process = subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "users", "list", "--host", "lab-jc-offline", "--via", "jumpcloud"],
+        [sys.executable, "-m", "toolkit", "users", "list", "--host", "lab-jc-ok", "--via", "jumpcloud"],
         env=lab.env(JCFIX_DEADLINE="60"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

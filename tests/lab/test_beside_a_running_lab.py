@@ -44,7 +44,7 @@ def _listening(address: str, port: int) -> bool:
 
 def _jcfix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS`` in a subprocess with the lab's credentials, no user config and ``env`` on top."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     base.update(
         JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
         JCFIX_USER=LAB_USERNAME,

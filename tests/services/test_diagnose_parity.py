@@ -7,6 +7,7 @@ start date, staged, suspended...): a playbook's ``diagnose`` step must report th
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,30 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JcLab]:
         yield running
 
 
-def _key(finding: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
-    return (finding["code"], finding["severity"], finding["subject"], finding["fix"])
+# How a printed fix reaches the hosts (``jcfix diagnose`` adds the run's own so the command pastes): not
+# part of what the diagnosis decided, so left out of the comparison.
+_REACH = {"-i", "--inventory", "--limit", "--host", "-H", "--auth", "--jc-org-id"}
+_REACH_FLAGS = {"--http", "--https"}
+
+
+def _decided_fix(fix: str | None) -> tuple[str, ...] | None:
+    if fix is None:
+        return None
+    words = shlex.split(fix)
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in _REACH:
+            skip = True
+        elif word not in _REACH_FLAGS:
+            kept.append(word)
+    return tuple(kept)
+
+
+def _key(finding: dict[str, Any]) -> tuple[str, str, str | None, tuple[str, ...] | None]:
+    return (finding["code"], finding["severity"], finding["subject"], _decided_fix(finding["fix"]))
 
 
 def test_play_and_diagnose_report_the_same_findings_for_every_host(lab: JcLab) -> None:

@@ -13,7 +13,7 @@ from toolkit.templates import PREVIEW_SEPARATOR
 def jcfix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     base["JCFIX_CONFIG"] = "/nonexistent/jcfix-config.yaml"
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args],

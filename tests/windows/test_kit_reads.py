@@ -112,9 +112,11 @@ def test_facts_describe_this_endpoint(diagnosis: dict[str, Any]) -> None:
     assert facts.get("elevated", True) is True
 
 
-def test_a_jc_user_matching_nothing_is_provision_expected(diagnosis: dict[str, Any]) -> None:
+def test_a_jc_user_matching_nothing_is_provision_blocked(diagnosis: dict[str, Any]) -> None:
+    # The kit host has no JumpCloud agent: nothing will create the account, and the diagnosis says so
+    # (PROVISION_BLOCKED, naming the agent finding) instead of promising it at the next sync.
     result = diagnose("jcfixkit-nobody")
-    assert codes(result, "jcfixkit-nobody") == {"PROVISION_EXPECTED"}
+    assert codes(result, "jcfixkit-nobody") == {"PROVISION_BLOCKED"}
     assert diagnosis["facts"]["computer_name"] == result["facts"]["computer_name"]
 
 

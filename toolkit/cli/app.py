@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Annotated
 
 import typer
+from typer import _click as click
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import demo, diagnose, fix, lab, play, run, runs, templates_cmd, undo, users, verify
+from toolkit.cli import demo, diagnose, fix, lab, play, run, runs, secrets_cmd, templates_cmd, undo, users, verify
+from toolkit.cli.completion import attach_completers
+from toolkit.cli.helptext import polish
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 
@@ -18,7 +23,7 @@ app = typer.Typer(
     name="jcfix",
     help="Find and fix the Windows local-account problems that stop JumpCloud taking over or provisioning users.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -34,6 +39,7 @@ app.add_typer(verify.app, name="verify")
 app.add_typer(lab.app, name="lab")
 app.add_typer(runs.app, name="runs")
 app.command("play")(play.play_command)
+app.add_typer(secrets_cmd.app, name="secrets")
 
 # Sub-apps registered by name: each module owns its commands.
 SUBCOMMANDS: list[tuple[str, str]] = []
@@ -45,6 +51,16 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _StderrLines(logging.Handler):
+    """jcfix's own log records as ``jcfix: message`` lines on whatever ``sys.stderr`` is when they are emitted."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"jcfix: {record.getMessage()}\n")
+        except Exception:  # a log line must never end a run
+            self.handleError(record)
+
+
 @app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and transport logs.")] = False,
@@ -53,30 +69,91 @@ def root(
     ] = False,
 ) -> None:
     """jcfix: JumpCloud takeover and provisioning fixes for Windows fleets."""
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # stderr carries only jcfix's own lines: toolkit's warnings as "jcfix: ...", and library records
+        # (pypsrp logs a whole traceback at ERROR for each retried request to a hung host) go nowhere.
+        toolkit_log = logging.getLogger("toolkit")
+        if not any(isinstance(h, _StderrLines) for h in toolkit_log.handlers):
+            toolkit_log.addHandler(_StderrLines())
+        toolkit_log.setLevel(logging.WARNING)
+        root_log = logging.getLogger()
+        if not root_log.handlers:  # a handler on the root keeps logging's last resort from printing library lines
+            root_log.addHandler(logging.NullHandler())
     # pypsrp logs every message it packs and sends in clear at DEBUG, parameter values (passwords)
-    # included: its debug output stays off, whatever --debug says. Without --debug, stderr carries only
-    # jcfix's own lines: pypsrp's INFO chatter (five lines per host) only with --debug.
-    logging.getLogger("pypsrp").setLevel(logging.INFO if debug else logging.WARNING)
+    # included: its debug output stays off, whatever --debug says.
+    logging.getLogger("pypsrp").setLevel(logging.INFO if debug else logging.CRITICAL)
+
+
+def build_command() -> click.Command:
+    """The click command tree of ``app``, in one voice (see :mod:`toolkit.cli.helptext`), with completers."""
+    command = typer.main.get_command(app)
+    attach_completers(command)
+    return polish(command)
+
+
+# click's and typer's wording, made short enough for one 80-column line (what was wrong, not how it was found).
+_REWORDS = (
+    (r"Value error, |, unable to parse .*$", ""),
+    (r"^Invalid value for '([^']+)': Input should be (.*)$", r"\1 must be \2"),
+    (r" \(Possible options: (.*)\)$", r" (did you mean \1?)"),
+)
+
+
+def _command_path(root: click.Command, args: list[str]) -> str:
+    """``jcfix`` and the subcommand names that start ``args`` (for errors raised without a context)."""
+    path, command = ["jcfix"], root
+    for arg in args:
+        sub = (getattr(command, "commands", None) or {}).get(arg)
+        if sub is None:
+            if arg.startswith("-"):
+                continue
+            break
+        path.append(arg)
+        command = sub
+    return " ".join(path)
+
+
+def usage_line(exc: UsageError, root: click.Command | None = None, args: list[str] | None = None) -> str:
+    """A click usage error as one ``jcfix: error:`` line naming the command, with the help hint if it fits."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    for pattern, replacement in _REWORDS:
+        message = re.sub(pattern, replacement, message)
+    message = message[:1].lower() + message[1:]
+    if exc.ctx is not None:
+        path = exc.ctx.command_path
+    else:
+        path = _command_path(root, args or []) if root is not None else "jcfix"
+    where = path.partition(" ")[2]
+    if where.startswith("secrets") and "unexpected extra argument" in message:
+        # Someone typed the secret itself: click would echo it back.
+        message = "give the value at the prompt or with --stdin"
+    line = f"jcfix: error: {where + ': ' if where else ''}{message}"
+    hint = f" (see '{path} --help')"
+    return line + hint if len(line + hint) <= 80 else line
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: exit with the command's code; bad input is one line on stderr, no traceback."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    command = build_command()
     try:
-        code = app(args=args, prog_name="jcfix", standalone_mode=False)
+        code = command.main(args=args, prog_name="jcfix", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
         print("jcfix: aborted", file=sys.stderr)
         code = 130
-    except TyperException as exc:  # typer's own usage errors (unknown option, bad value)
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            print(f"jcfix: error: {exc.format_message()}", file=sys.stderr)
+    except NoArgsIsHelpError as exc:  # bare `jcfix` (or `jcfix lab`): the help, on stdout like --help
+        print(exc.format_message())
+        code = ExitCode.USAGE
+    except UsageError as exc:  # unknown option, bad value, missing argument: one line
+        print(usage_line(exc, command, args), file=sys.stderr)
+        code = ExitCode.USAGE
+    except TyperException as exc:  # typer's other errors (a file it could not open)
+        print(f"jcfix: error: {exc.format_message()}", file=sys.stderr)
         code = ExitCode.USAGE
     except JcfixError as exc:
         if debug:

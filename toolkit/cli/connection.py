@@ -12,16 +12,20 @@ import inspect
 import sys
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from toolkit.cli.invocation import Invocation, invocation_from_values
 from toolkit.errors import UsageError
+from toolkit.exitcodes import ExitCode
 from toolkit.inventory import resolve_targets
 from toolkit.report import ReportOptions
+from toolkit.services.targeting import Condition, parse_where, run_resolver, where_fresh, where_from_run
 from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings
+from toolkit.textvalues import plural
 from toolkit.transport.base import HostTarget, resolve_endpoint
 from toolkit.transport.registry import DEFAULT_TRANSPORT, get_transport, transport_names
 
@@ -40,6 +44,10 @@ class Connection:
     dry_run: bool
     reports: ReportOptions = ReportOptions()  # noqa: RUF009 (frozen: one shared default is safe)
     via: str = DEFAULT_TRANSPORT  # a name in toolkit.transport.registry: how scripts reach the hosts
+    # The options as typed, for suggested commands that must run as printed (toolkit.cli.invocation).
+    invocation: Invocation = Invocation()  # noqa: RUF009 (frozen: one shared default is safe)
+    # Settings already made ready to connect (a --where pass asked for the password): not asked twice.
+    prepared: ConnectionSettings | None = field(default=None, repr=False)
 
     def only(self, targets: list[HostTarget]) -> Connection:
         """The same connection, limited to ``targets`` (for polls that skip finished hosts)."""
@@ -48,6 +56,8 @@ class Connection:
     def with_password(self) -> ConnectionSettings:
         """The settings with the password resolved; call only when about to connect."""
         # The transport knows what it needs: a WinRM password, or the JumpCloud API key instead.
+        if self.prepared is not None:
+            return self.prepared
         return get_transport(self.via).prepare(self.settings)
 
 
@@ -71,8 +81,26 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             _option(
                 "--limit",
                 "-l",
-                help="Only these hosts: comma-separated host or group name patterns (pc-*,berlin); !PATTERN excludes.",
+                help="Only these hosts: comma-separated host or group name patterns (pc-*,berlin); !PATTERN excludes;"
+                " @RUN:failed (or :changed, :all) are the hosts of a past run.",
             ),
+        ],
+        None,
+    ),
+    "where": (
+        Annotated[
+            list[str] | None,
+            _option(
+                "--where",
+                help="Only hosts with a finding like this: finding=CODE or severity=LEVEL; repeatable (all must hold).",
+            ),
+        ],
+        None,
+    ),
+    "from_run": (
+        Annotated[
+            str | None,
+            _option("--from-run", help="Judge --where by the findings of this run (history), not a fresh diagnosis."),
         ],
         None,
     ),
@@ -148,8 +176,8 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             str,
             _option(
                 "--via",
-                help=f"One of {', '.join(transport_names())}. jumpcloud: run through JumpCloud Commands "
-                "(needs JCFIX_JC_API_KEY; no WinRM).",
+                help=f"How scripts reach the hosts: {' or '.join(transport_names())} (jumpcloud: through "
+                "JumpCloud Commands; needs JCFIX_JC_API_KEY, no WinRM).",
             ),
         ],
         DEFAULT_TRANSPORT,
@@ -172,7 +200,33 @@ _LOGIN_ONLY = inspect.Parameter(
 )
 
 
+def _apply_where(connection: Connection, conditions: list[Condition], from_run: str | None) -> Connection:
+    """``connection`` limited to the hosts ``--where`` selects (see :mod:`toolkit.services.targeting`)."""
+    if from_run is not None:
+        found = where_from_run(connection.targets, conditions, connection.reports.history, from_run)
+    elif connection.dry_run:
+        raise UsageError("--where with --dry-run needs --from-run RUN (a fresh diagnosis would connect)")
+    else:  # the diagnosis pass is recorded in the history, but writes no --junit/--html of its own
+        connection = replace(connection, prepared=connection.with_password())
+        found = where_fresh(replace(connection, reports=ReportOptions(history=connection.reports.history)), conditions)
+    said = " ".join(f"--where {c}" for c in conditions)
+    if found.undiagnosed:
+        left = ", ".join(found.undiagnosed[:3]) + (", ..." if len(found.undiagnosed) > 3 else "")
+        judged = f"{plural(len(found.undiagnosed), 'host')} not judged by {found.source}"
+        print(f"jcfix: warning: {judged}: {left}", file=sys.stderr)
+    print(
+        f"jcfix: {said}: {len(found.targets)} of {plural(len(connection.targets), 'host')}, by {found.source}",
+        file=sys.stderr,
+    )
+    if not found.targets:
+        raise typer.Exit(ExitCode.OK)  # nothing has that finding: nothing to do
+    return connection.only(found.targets)
+
+
 def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -> Connection:
+    conditions = parse_where(values.get("where") or [])  # bad input stops here, before anything connects
+    if values.get("from_run") is not None and not conditions:
+        raise UsageError("--from-run RUN says which run's findings --where judges by: give --where too")
     if values["no_cert_validation"]:
         print("jcfix: warning: HTTPS certificates are not verified (--no-cert-validation)", file=sys.stderr)
     flags = {
@@ -193,21 +247,28 @@ def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -
     if hosts_optional and not values["host"] and values["inventory"] is None:
         targets: list[HostTarget] = []  # the command finds its hosts itself (jcfix undo: in the run history)
     else:
-        targets = resolve_targets(values["host"] or [], values["inventory"], values["limit"])
+        resolver = run_resolver(values["history"])  # --limit @RUN:failed reads the run history
+        targets = resolve_targets(values["host"] or [], values["inventory"], values["limit"], resolver)
     for target in targets:
         end = resolve_endpoint(target, settings)
         check_cleartext(end.address, end.scheme, end.auth)
     reports = ReportOptions(junit=values["junit"], html=values["html"], history=values["history"])
     if values["via"] not in transport_names():  # checked by name: loading the transport waits for the run
         raise UsageError(f"--via must be one of {', '.join(transport_names())}, not {values['via']!r}")
-    return Connection(
+    connection = Connection(
         targets=targets,
         settings=settings,
         forks=values["forks"],
         dry_run=values["dry_run"],
         reports=reports,
         via=values["via"],
+        invocation=invocation_from_values(values, DEFAULT_TRANSPORT),
     )
+    if conditions and not targets:
+        raise UsageError("--where needs --host or --inventory (the hosts to judge)")
+    if conditions:
+        connection = _apply_where(connection, conditions, values.get("from_run"))
+    return connection
 
 
 @typing.overload

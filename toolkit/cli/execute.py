@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from toolkit.actions import Action
 from toolkit.cli.connection import Connection
 from toolkit.models import HostReport, Step
-from toolkit.services.run_action import plan_action, run_planned
+from toolkit.services.run_action import Review, plan_action, run_planned
 from toolkit.transport.base import HostTarget, resolve_endpoint
 from toolkit.transport.registry import get_transport
 
@@ -25,6 +26,9 @@ def print_dry_run(connection: Connection, steps_for: Mapping[str, list[Step]]) -
     out = sys.stdout
     transport = get_transport(connection.via)
     for target in connection.targets:
+        if target.name not in steps_for:  # decided before the run not to concern this host (jcfix undo)
+            out.write(f"# ==== {target.name}: skipped, nothing to run there ====\n")
+            continue
         for step in steps_for[target.name]:
             mode = "check (-WhatIf)" if step.whatif else "apply"
             out.write(f"# ==== {describe_target(target, connection)}: {step.action.name} [{mode}] ====\n")
@@ -40,11 +44,14 @@ def run_action(
     whatif: bool = False,
     run_id: str | None = None,
     on_report: Callable[[HostReport], None] | None = None,
+    review: Review | None = None,
     **options: Any,
 ) -> list[HostReport] | None:
     """Plan ``action`` (input checked before anything connects), then preview it (``--dry-run``: ``None``)
-    or run it through :func:`toolkit.services.run_action.run_planned`."""
-    plan = plan_action(connection.targets, action, values, whatif=whatif, run_id=run_id, **options)
+    or run it through :func:`toolkit.services.run_action.run_planned` (``review``: hosts it may skip)."""
+    plan = replace(
+        plan_action(connection.targets, action, values, whatif=whatif, run_id=run_id, **options), review=review
+    )
     if connection.dry_run:
         print_dry_run(connection, plan.steps)
         return None

@@ -22,7 +22,7 @@ from toolkit.cli.output import OUTPUT_FORMATS, change_table, exit_code, print_js
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
-from toolkit.services.apply_fix import fix_values
+from toolkit.services.apply_fix import USER_PARAM, MissingAccountReview, fix_values
 from toolkit.settings import read_secret
 
 app = typer.Typer(help="Fix what diagnose found: previewed (--dry-run, --check), backed up, verified.")
@@ -65,7 +65,8 @@ def _table(report: HostReport) -> Table | None:
         after=data.get("after"),
         notes=list(data.get("notes") or []),
         backups=list(data.get("backups") or []),
-        heading=[("account", f"{data.get('user')} ({data.get('sid') or 'no SID'})")],
+        heading=[("account", f"{data.get('user')} ({data.get('sid') or 'no SID'})")]
+        + ([("skipped", report.reason)] if report.status == "skipped" and report.reason else []),
     )
 
 
@@ -80,7 +81,9 @@ def make_command(action: Action) -> Any:
         fix = fix_values(action, given, run_id=run_id, read_secret=None if connection.dry_run else read_secret)
         for warning in fix.warnings:
             print(f"jcfix: warning: {warning}", file=sys.stderr)
-        reports = run_action(connection, action, fix.values, whatif=check, run_id=fix.run_id)
+        # A fleet-wide fix skips the hosts without its account instead of failing them (issue 13 item 9).
+        review = MissingAccountReview() if any(p.name == USER_PARAM for p in action.params) else None
+        reports = run_action(connection, action, fix.values, whatif=check, run_id=fix.run_id, review=review)
         if reports is None:
             return ExitCode.OK
         if output == "json":

@@ -22,11 +22,13 @@ import platformdirs
 import typer
 import yaml
 
+from toolkit.cli.envelope import envelope, write_document
+from toolkit.cli.output import OUTPUT_FORMATS
 from toolkit.errors import JcfixError, UsageError
 from toolkit.lab.constants import ADDRESSING_MODES, AUTH_MODES, DEFAULT_BASE_ADDRESS, LAB_PASSWORD, LAB_USERNAME
 from toolkit.lab.scenarios import RANDOM_SCENARIO, builtin_names, describe, load_hosts
 
-app = typer.Typer(help="A lab of simulated Windows hosts speaking real WinRM on loopback.", no_args_is_help=True)
+app = typer.Typer(help="Run a lab of simulated Windows hosts speaking real WinRM on loopback.", no_args_is_help=True)
 
 STATE_FILE = "lab.json"
 INVENTORY_FILE = "inventory.yaml"
@@ -34,6 +36,38 @@ READY_FILE = "ready"
 JUMPCLOUD_FILE = "jumpcloud.json"  # the lab JumpCloud API's {url, api_key} (toolkit.lab.jcapi)
 LOG_FILE = "lab.log"
 START_TIMEOUT_S = 120.0
+
+
+OutputOption = Annotated[str, typer.Option("--output", "-o", help="table (lines of text) or json.")]
+
+
+def _check_output(output: str) -> None:
+    if output not in OUTPUT_FORMATS:
+        raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def _emit(output: str, text: str, command: str, hosts: list[dict[str, Any]], **extra: Any) -> None:
+    """``text`` for people, or the envelope of ``command`` for ``--output json``."""
+    if output == "json":
+        write_document(envelope(command, hosts, **extra))
+    else:
+        typer.echo(text)
+
+
+def _public_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The lab's state for JSON: where everything is, never a credential (the API key stays in its file)."""
+    shown = {k: v for k, v in state.items() if k != "jumpcloud"}
+    if state.get("jumpcloud"):
+        shown["jumpcloud"] = {"url": state["jumpcloud"]["url"], "state_file": str(lab_dir() / JUMPCLOUD_FILE)}
+    return shown
+
+
+def _inventory_hosts(path: str) -> list[dict[str, Any]]:
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return [
+        {"host": name, "address": entry.get("address"), "port": entry.get("port"), "scheme": entry.get("scheme")}
+        for name, entry in (document.get("hosts") or {}).items()
+    ]
 
 
 class LabError(JcfixError):
@@ -46,6 +80,13 @@ def lab_dir() -> Path:
     """Where the lab keeps its state, inventory and log (``$JCFIX_LAB_DIR`` overrides)."""
     override = os.environ.get("JCFIX_LAB_DIR")
     return Path(override) if override else Path(platformdirs.user_state_dir("jcfix")) / "lab"
+
+
+def scenario_names() -> list[str]:
+    """Every built-in scenario name, ``random`` last (for shell completion)."""
+    from toolkit.lab.scenarios import RANDOM_SCENARIO, builtin_names
+
+    return [*builtin_names(), RANDOM_SCENARIO]
 
 
 def _read_state(directory: Path) -> dict[str, Any] | None:
@@ -91,6 +132,12 @@ def _usage_text(state: dict[str, Any]) -> str:
                     "JumpCloud API stand-in (jcfix diagnose, --via jumpcloud, fix jc-*):",
                     f"  export JCFIX_JC_URL={state['jumpcloud']['url']}",
                     f"  export JCFIX_JC_API_KEY='{state['jumpcloud']['api_key']}'",
+                    # a multi-tenant stand-in refuses calls without x-org-id, as JumpCloud does
+                    *(
+                        [f"  export JCFIX_JC_ORG_ID={state['jumpcloud']['org_id']}"]
+                        if state["jumpcloud"].get("org_id")
+                        else []
+                    ),
                 ]
                 if state.get("jumpcloud")
                 else []
@@ -109,7 +156,7 @@ def up(
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a fresh self-signed certificate.")] = False,
     auth: Annotated[str, typer.Option("--auth", help=f"Lab auth: {', '.join(AUTH_MODES)}.")] = "basic",
     addressing: Annotated[
-        str, typer.Option("--addressing", help="'addresses': 127.0.x.y:5985 per host; 'ports': 127.0.0.1:N.")
+        str, typer.Option("--addressing", help="Reach hosts by addresses (127.0.x.y:5985) or ports (127.0.0.1:N).")
     ] = "addresses",
     base_address: Annotated[
         str, typer.Option("--base-address", help="First loopback address in 'addresses' mode.")
@@ -121,8 +168,10 @@ def up(
     jumpcloud: Annotated[
         bool, typer.Option("--jumpcloud/--no-jumpcloud", help="Also serve a JumpCloud API stand-in over the hosts.")
     ] = True,
+    output: OutputOption = "table",
 ) -> None:
     """Start a lab in the background and write its inventory."""
+    _check_output(output)
     if auth not in AUTH_MODES:
         raise UsageError(f"--auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
     if addressing not in ADDRESSING_MODES:
@@ -159,7 +208,7 @@ def up(
         "jumpcloud": json.loads((directory / JUMPCLOUD_FILE).read_text(encoding="utf-8")) if jumpcloud else None,
     }
     (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    typer.echo(_usage_text(state))
+    _emit(output, _usage_text(state), "lab up", _inventory_hosts(str(inventory)), lab=_public_state(state))
 
 
 def _start(directory: Path, options: list[str], *, jumpcloud: bool) -> subprocess.Popen[bytes]:
@@ -192,12 +241,13 @@ def _start(directory: Path, options: list[str], *, jumpcloud: bool) -> subproces
 
 
 @app.command("down")
-def down() -> None:
+def down(output: OutputOption = "table") -> None:
     """Stop the running lab and remove its inventory."""
+    _check_output(output)
     directory = lab_dir()
     state = _read_state(directory)
     if state is None:
-        typer.echo("no lab is running")
+        _emit(output, "no lab is running", "lab down", [], stopped=None)
         return
     pid = int(state["pid"])
     if _is_lab_process(pid):
@@ -211,7 +261,7 @@ def down() -> None:
             _reap(pid)
     for name in (STATE_FILE, READY_FILE, INVENTORY_FILE, JUMPCLOUD_FILE):
         (directory / name).unlink(missing_ok=True)
-    typer.echo(f"lab down (pid {pid})")
+    _emit(output, f"lab down (pid {pid})", "lab down", [], stopped={"pid": pid})
 
 
 def _reap(pid: int) -> None:
@@ -221,10 +271,12 @@ def _reap(pid: int) -> None:
 
 
 @app.command("scenarios")
-def scenarios() -> None:
+def scenarios(output: OutputOption = "table") -> None:
     """List the built-in scenarios."""
-    for name in builtin_names():
-        typer.echo(f"{name:15} {describe(name)}")
+    _check_output(output)
+    listed = [{"name": name, "description": describe(name)} for name in builtin_names()]
+    text = "\n".join(f"{s['name']:15} {s['description']}" for s in listed)
+    _emit(output, text, "lab scenarios", [], scenarios=listed)
 
 
 def post_event(entry: dict[str, Any], ca_cert: str | None, event: dict[str, Any]) -> dict[str, Any]:
@@ -273,48 +325,62 @@ def _send_event(host: str, event: dict[str, Any]) -> dict[str, Any]:
 def sign_in_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
     user: Annotated[str, typer.Option("--user", help="The account that signs in.")],
+    output: OutputOption = "table",
 ) -> None:
     """Simulate a user's sign-in on a running lab host: tasks waiting for it run (e.g. a PIN removal)."""
+    _check_output(output)
     answer = _send_event(host, {"event": "sign_in", "user": user})
-    ran = answer.get("tasks_run") or []
-    typer.echo(f"{host}: {user} signed in; tasks run: {', '.join(ran) if ran else 'none'}")
+    ran = list(answer.get("tasks_run") or [])
+    text = f"{host}: {user} signed in; tasks run: {', '.join(ran) if ran else 'none'}"
+    _emit(output, text, "lab sign-in", [{"host": host, "event": "sign_in", "user": user, "tasks_run": ran}])
 
 
 @app.command("sign-out")
 def sign_out_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
     user: Annotated[str, typer.Option("--user", help="The account that signs out.")],
+    output: OutputOption = "table",
 ) -> None:
     """Simulate a user's sign-out on a running lab host (its profile unloads)."""
+    _check_output(output)
     _send_event(host, {"event": "sign_out", "user": user})
-    typer.echo(f"{host}: {user} signed out")
+    _emit(output, f"{host}: {user} signed out", "lab sign-out", [{"host": host, "event": "sign_out", "user": user}])
 
 
 @app.command("agent-sync")
 def agent_sync_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
+    output: OutputOption = "table",
 ) -> None:
     """Make a lab host's JumpCloud agent sync now: accounts it was going to provision appear."""
+    _check_output(output)
     answer = _send_event(host, {"event": "agent_sync"})
-    created = answer.get("provisioned") or []
-    typer.echo(f"{host}: agent synced; provisioned: {', '.join(created) if created else 'nothing'}")
+    created = list(answer.get("provisioned") or [])
+    text = f"{host}: agent synced; provisioned: {', '.join(created) if created else 'nothing'}"
+    _emit(output, text, "lab agent-sync", [{"host": host, "event": "agent_sync", "provisioned": created}])
 
 
 @app.command("reenrol-pin")
 def reenrol_pin_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
     user: Annotated[str, typer.Option("--user", help="The account that sets up a Windows Hello PIN again.")],
+    output: OutputOption = "table",
 ) -> None:
     """Simulate a user setting up a Windows Hello PIN again on a running lab host."""
+    _check_output(output)
     _send_event(host, {"event": "reenrol_pin", "user": user})
-    typer.echo(f"{host}: {user} set up a PIN")
+    hosts = [{"host": host, "event": "reenrol_pin", "user": user}]
+    _emit(output, f"{host}: {user} set up a PIN", "lab reenrol-pin", hosts)
 
 
 @app.command("on-battery")
 def on_battery_command(
     host: Annotated[str, typer.Option("--host", "-H", help="The lab host (its inventory name).")],
     plugged_in: Annotated[bool, typer.Option("--plugged-in", help="Plug the laptop in instead.")] = False,
+    output: OutputOption = "table",
 ) -> None:
     """Unplug a running lab host's laptop (tasks that do not start on batteries stop starting), or plug it in."""
+    _check_output(output)
     _send_event(host, {"event": "on_battery", "value": not plugged_in})
-    typer.echo(f"{host}: {'plugged in' if plugged_in else 'on battery'}")
+    hosts = [{"host": host, "event": "on_battery", "on_battery": not plugged_in}]
+    _emit(output, f"{host}: {'plugged in' if plugged_in else 'on battery'}", "lab on-battery", hosts)

@@ -9,7 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from toolkit.cli.layout import INDENT, Flow, FlowTable, print_lines, wrap
 from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.runner import HostReport
 
@@ -25,11 +27,12 @@ STATUS_STYLE = {
 
 
 def console() -> Console:
-    """A console for results: the terminal's width, or wide when output goes to a file or a pipe."""
-    import os
+    """A console for results at the real width: the terminal's, or ``COLUMNS`` (rich reads both), else 80.
 
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
-    return Console(soft_wrap=False, width=width)
+    Piped or redirected output is plain text (no colour codes) at that same width: never a fixed wide one.
+    """
+    # soft_wrap: rich never folds or crops a line; jcfix lays out its lines for the width itself (toolkit.cli.layout).
+    return Console(soft_wrap=True, highlight=False)
 
 
 def reports_as_json(reports: Sequence[HostReport]) -> list[dict[str, Any]]:
@@ -39,6 +42,7 @@ def reports_as_json(reports: Sequence[HostReport]) -> list[dict[str, Any]]:
             "host": report.target.name,
             "status": report.status,
             "changed": report.changed,
+            "reason": report.reason,
             "results": [result.to_json_dict() for _, result in report.results],
         }
         for report in reports
@@ -51,28 +55,27 @@ def print_json(reports: Sequence[HostReport]) -> None:
 
 
 def print_failures(reports: Sequence[HostReport], out: Console) -> None:
-    """One line per failed step: host, category, message."""
+    """One line per failed step (host, step, category, message), wrapped at words to ``out``'s width."""
     for report in reports:
         for step, result in report.results:
             if result.status == "failed" and result.error is not None:
                 style = STATUS_STYLE["unreachable" if result.error.category == "unreachable" else "failed"]
-                out.print(
-                    f"[{style}]{report.target.name}[/]: {step.action.name} {result.error.category}: "
-                    f"{result.error.message}",
-                    markup=True,
-                    highlight=False,
+                line = Text(report.target.name, style=style).append(
+                    f": {step.action.name} {result.error.category}: {result.error.message}"
                 )
+                print_lines(out, wrap(line, out.width, indent=INDENT))
 
 
 def print_tables(
     reports: Sequence[HostReport], title: Callable[[HostReport], str], table_for: Callable[[HostReport], Table | None]
 ) -> None:
+    """Each host's table under its title, laid out for the console's width (:mod:`toolkit.cli.layout`)."""
     out = console()
     for report in reports:
         table = table_for(report)
         if table is not None:
             table.title = title(report)
-            out.print(table)
+            out.print(Flow(table))
     print_failures(reports, out)
 
 
@@ -96,7 +99,7 @@ def change_table(
 
     ``after`` is shown only outside check mode (in check mode nothing was read back after a change).
     """
-    table = Table(show_header=False, title=title, title_justify="left")
+    table = FlowTable(show_header=False, title=title, title_justify="left")
     table.add_column("", style="bold")
     table.add_column("", overflow="fold")
     shown = "would change" if check_mode and status == "changed" else status

@@ -21,26 +21,34 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from toolkit.actions._fixbase import FixData, new_run_id
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import describe_target
+from toolkit.cli.layout import INDENT, print_lines, wrap
 from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE
+from toolkit.cli.recap import Recap, print_recap
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.jumpcloud.diagnosis import JumpCloudReader
 from toolkit.playbook import Playbook, load_playbook
-from toolkit.runner import FleetControl, HostReport, parse_serial, skip_reason
+from toolkit.runner import FleetControl, HostReport, batch_sizes, parse_serial, skip_reason
 from toolkit.services.diagnose import DiagnoseService
 from toolkit.services.play import PlayOutcome, PlayRequest, Tally, describe_options, play
+from toolkit.textvalues import plural
 
 
 def host_lines(report: HostReport, check_mode: bool) -> Iterator[str]:
-    """The per-host block (rich markup): status, then the plan, findings, pending notes and failures."""
+    """The per-host block (rich markup): status, then the plan, findings, pending notes and failures.
+
+    With ``--serial`` the first line starts with the host's batch number (``#1`` is the canary).
+    """
     status = report.status
     label = "would change" if (check_mode and status == "changed") else report.label
     reason = f" — {escape(report.reason)}" if report.reason else ""
-    yield f"[{STATUS_STYLE.get(status, '')}]{escape(report.target.name)}: {label}[/]{reason}"
+    batch = f"#{report.batch} " if report.batch is not None else ""
+    yield f"{batch}[{STATUS_STYLE.get(status, '')}]{escape(report.target.name)}: {label}[/]{reason}"
     for position, (step, result) in enumerate(report.results):
         data = result.data
         if step.action.name == "collect_facts" and data is not None:
@@ -132,24 +140,6 @@ def _print_plan_dry_run(playbook: Playbook, connection: Connection, check_mode: 
         out.print(f"# host {escape(describe_target(target, connection))}", highlight=False)
 
 
-def _recap(tally: Tally, out: Console, *, quiet: bool, check_mode: bool, stopped: str | None) -> None:
-    rows = tally.rows if not quiet else [r for r in tally.rows if r.status not in ("ok",)]
-    if rows:
-        out.print("RECAP" + (" (check mode: nothing was changed)" if check_mode else ""), highlight=False)
-        width = max(len(r.host) for r in rows)
-        for row in rows:
-            steps = " ".join(f"{k}={v}" for k, v in sorted(row.steps.items()))
-            reason = f"  {escape(row.reason)}" if row.reason else ""
-            style = STATUS_STYLE.get(row.status, "")
-            out.print(f"{escape(row.host).ljust(width)}  [{style}]{row.status:<11}[/] {steps}{reason}", highlight=False)
-    total = sum(tally.counts.values())
-    counts = ", ".join(f"[{STATUS_STYLE.get(k, '')}]{v} {k}[/]" for k, v in tally.counts.items() if v)
-    blocked = f"; {tally.blocked_hosts} with blockers" if tally.blocked_hosts else ""
-    out.print(f"{total} host(s): {counts or 'none'}{blocked}", highlight=False)
-    if stopped:
-        out.print(f"stopped starting hosts: {escape(stopped)}", highlight=False)
-
-
 @connection_options
 def play_command(
     connection: Connection,
@@ -166,7 +156,9 @@ def play_command(
         int, typer.Option("--retries", help="Retries of a transient (unreachable) error per host.", min=0, max=10)
     ] = 2,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Name the run (default: generated).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the recap of hosts that are not ok.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the recap, without the hosts that have nothing to do.")
+    ] = False,
     plain: Annotated[bool, typer.Option("--plain", help="No colours, no live progress: one line per event.")] = False,
     output: Annotated[
         str, typer.Option("--output", "-o", help="table, or json: one JSON object per host and step, streamed.")
@@ -207,8 +199,17 @@ def play_command(
     )
     with JumpCloudReader(enabled=jc_api, org_id=jc_org_id) as jumpcloud:
         request = dataclasses.replace(request, diagnoser=DiagnoseService(jumpcloud))
-        outcome = _play_with_progress(request, out, err, live=color and not quiet and err.is_terminal, quiet=quiet)
-    _recap(outcome.tally, out, quiet=quiet, check_mode=check_mode, stopped=outcome.stopped_reason)
+        live = color and not quiet and err.is_terminal
+        outcome = _play_with_progress(request, out, err, recap := Recap(), live=live, quiet=quiet)
+    print_recap(
+        recap,
+        outcome.tally.counts,
+        out,
+        quiet=quiet,
+        check_mode=check_mode,
+        stopped=outcome.stopped_reason,
+        command=connection.invocation.command,  # next commands run as printed (-i, --via... carried)
+    )
     return _exit(outcome)
 
 
@@ -221,12 +222,27 @@ def _exit(outcome: PlayOutcome) -> int:
     return outcome.exit_code
 
 
-def _play_with_progress(request: PlayRequest, out: Console, err: Console, *, live: bool, quiet: bool) -> PlayOutcome:
-    """Run the play service with a live count (on a terminal) and each host's block as it finishes."""
+def _batch_heading(number: int, sizes: list[int]) -> str:
+    """``batch 1 of 3 (canary): 1 host``."""
+    canary = " (canary)" if number == 1 and len(sizes) > 1 else ""
+    return f"batch {number} of {len(sizes)}{canary}: {plural(sizes[number - 1], 'host')}"
+
+
+def _play_with_progress(
+    request: PlayRequest, out: Console, err: Console, recap: Recap, *, live: bool, quiet: bool
+) -> PlayOutcome:
+    """Run the play service with a live count (on a terminal) and each host's block as it finishes.
+
+    With ``--serial``, a heading starts each batch (the first, the canary, is marked) as its first host ends.
+    """
+    sizes = list(batch_sizes(request.serial, len(request.targets))) if request.serial else []
     if not quiet:
         mode = describe_options(request.check_mode, request.playbook.can_change)
-        name, hosts = escape(request.playbook.name), len(request.targets)
-        out.print(f"jcfix play {name} — {hosts} host(s), run {request.run_id}, {mode}")
+        name, hosts = escape(request.playbook.name), plural(len(request.targets), "host")
+        batches = f", {len(sizes)} batch{'es' if len(sizes) > 1 else ''}" if sizes else ""
+        intro = Text.from_markup(f"jcfix play {name} — {hosts}{batches}, run {request.run_id}, {mode}")
+        print_lines(out, wrap(intro, out.width, indent=INDENT))
+    seen_batches: set[int] = set()
     control = FleetControl()
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -242,9 +258,14 @@ def _play_with_progress(request: PlayRequest, out: Console, err: Console, *, liv
         task = progress.add_task(request.playbook.name, total=len(request.targets), counts="")
 
         def on_host(report: HostReport, tally: Tally) -> None:
-            if not quiet:  # quiet: the recap lists the hosts that are not ok
+            recap.add(report)
+            shown = progress.console if live else out
+            if not quiet and sizes and report.batch is not None and report.batch not in seen_batches:
+                seen_batches.add(report.batch)
+                shown.print(_batch_heading(report.batch, sizes), style="bold", highlight=False)
+            if not quiet:  # quiet: the recap lists the hosts with something to do
                 for line in host_lines(report, request.check_mode):
-                    (progress.console if live else out).print(line, highlight=False)
+                    print_lines(shown, wrap(Text.from_markup(line), shown.width, indent=INDENT))
             counts = " ".join(f"{k}={v}" for k, v in tally.counts.items() if v)
             progress.update(task, advance=1, counts=counts)
 

@@ -9,14 +9,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
+from toolkit.cli.envelope import envelope, write_document
+from toolkit.cli.layout import Column, Row, render_rows
 from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.history import History, HostRow, RunRow, StepRow, history_path
+from toolkit.report.export import EXPORT_FORMATS, export_run
+from toolkit.textvalues import plural
 
-app = typer.Typer(help="Run history: every run, each host and each step's result.", no_args_is_help=True)
+app = typer.Typer(help="Show the run history: every run, each host and each step's result.", no_args_is_help=True)
 
 HistoryOption = Annotated[
     Path | None,
@@ -48,7 +52,8 @@ def _run_json(run: RunRow) -> dict[str, Any]:
         "started": run.started,
         "ended": run.ended,
         "check_mode": run.check_mode,
-        "hosts": run.planned_hosts,
+        "seq": run.seq,
+        "planned_hosts": run.planned_hosts,
         "parameters": run.parameters,
         "counts": run.counts,
         "interrupted": run.interrupted,
@@ -63,30 +68,28 @@ def list_runs(
     history: HistoryOption = None,
     output: OutputOption = "table",
 ) -> int:
-    """The latest runs, newest first: id, when, who, what, and how many hosts ended how."""
+    """List the latest runs, newest first: id, when, who, what, and how many hosts ended how."""
     _check_output(output)
     with History(history_path(history)) as db:
         runs = db.runs(limit)
     if output == "json":
-        json.dump([_run_json(r) for r in runs], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        write_document(envelope("runs list", runs=[_run_json(r) for r in runs]))
         return ExitCode.OK
-    table = Table(title=f"{len(runs)} latest run(s)", title_justify="left")
-    for column in ("Run id", "Started", "User", "Command", "Hosts", "Result", "Exit"):
-        table.add_column(column, overflow="fold")
+    columns = [
+        Column("Run id"), Column("Started"), Column("User"), Column("Command", "text"), Column("Hosts"),
+        Column("Result", "text"), Column("Exit"),
+    ]  # fmt: skip
+    rows = []
     for run in runs:
         what = run.playbook or run.command
         mode = " (check)" if run.check_mode else ""
-        table.add_row(
-            run.run_id,
-            run.started,
-            run.user,
-            escape(what) + mode,
-            str(run.planned_hosts),
-            _counts_text(run.counts) + (" [red]interrupted[/]" if run.interrupted else ""),
-            "" if run.exit_code is None else str(run.exit_code),
-        )
-    console().print(table)
+        result = Text.from_markup(_counts_text(run.counts) + (" [red]interrupted[/]" if run.interrupted else ""))
+        exit_code = "" if run.exit_code is None else str(run.exit_code)
+        rows.append(Row([run.run_id, run.started, run.user, what + mode, str(run.planned_hosts), result, exit_code]))
+    out = console()
+    out.print(f"[bold]{plural(len(runs), 'latest run')}[/]")
+    # Laid out for the real width: run ids and times are never broken across lines.
+    render_rows(out, columns, rows)
     return ExitCode.OK
 
 
@@ -105,9 +108,10 @@ def _step_json(step: StepRow, with_document: bool) -> dict[str, Any]:
     return data
 
 
-def _host_json(host: HostRow, steps: list[StepRow], with_document: bool) -> dict[str, Any]:
+def _host_json(run: RunRow, host: HostRow, steps: list[StepRow], with_document: bool) -> dict[str, Any]:
     return {
         "host": host.host,
+        "run_seq": run.seq,
         "status": host.status,
         "reason": host.reason,
         "touched": host.touched,
@@ -162,22 +166,46 @@ def show_run(
     host: Annotated[str | None, typer.Option("--host", "-H", help="Only this host, with its full results.")] = None,
     history: HistoryOption = None,
     output: OutputOption = "table",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help=f"Rebuild a report of the run: {', '.join(EXPORT_FORMATS)} (latest attempt).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write the --format report here (default: stdout).")
+    ] = None,
 ) -> int:
-    """One run: who, when, what, each host's status and each step's result (--host: one host, in full)."""
+    """Show one run: who, when, what, each host's status and each step's result (--host: one host, in full)."""
     _check_output(output)
+    if fmt is not None and fmt not in EXPORT_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    if out is not None and fmt is None:
+        raise UsageError("--out needs --format (csv, json, junit or html)")
+    if fmt is not None and host is not None:
+        raise UsageError("--format exports the whole run: leave out --host")
     with History(history_path(history)) as db:
         runs = db.attempts(run_id)
         if not runs:
             raise UsageError(f"no run {run_id!r} in the run history ({db.path})")
+        if fmt is not None:
+            # A run id re-used by later runs (a fix re-run with the same --run-id): the latest one.
+            count = export_run(db, runs[-1], fmt, out)
+            if out is not None:
+                wrote = f"the {fmt} report of run {run_id} ({plural(count, 'host')})"
+                print(f"jcfix: wrote {wrote} to {out}", file=sys.stderr)
+            return ExitCode.OK
         if output == "json":
-            documents = []
-            for run in runs:
-                hosts = [_host_json(h, db.steps(run.seq, h.host), host is not None) for h in db.hosts(run.seq, host)]
-                documents.append({**_run_json(run), "host_results": hosts})
-            if host is not None and not any(d["host_results"] for d in documents):
+            hosts = [
+                _host_json(run, h, db.steps(run.seq, h.host), host is not None) for run in runs
+                for h in db.hosts(run.seq, host)
+            ]  # fmt: skip
+            if host is not None and not hosts:
                 raise UsageError(f"run {run_id} has no host {host!r}")
-            json.dump(documents, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+            write_document(envelope("runs show", hosts, run_id=run_id, runs=[_run_json(r) for r in runs]))
             return ExitCode.OK
         shown = sum(_print_run(db, run, host) for run in runs)
     if host is not None and not shown:

@@ -5,53 +5,66 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from toolkit.actions import get_action
 from toolkit.actions.list_users import ListUsersData
 from toolkit.cli.connection import Connection, connection_options
 from toolkit.cli.execute import run_action
-from toolkit.cli.output import OUTPUT_FORMATS, exit_code, print_json, print_tables
+from toolkit.cli.layout import Column, Row, render_rows
+from toolkit.cli.output import OUTPUT_FORMATS, console, exit_code, print_failures, print_json
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
 
-app = typer.Typer(help="Local user accounts.", no_args_is_help=True)
+app = typer.Typer(help="List the local user accounts of Windows hosts.", no_args_is_help=True)
 
 
-COLUMNS = ("Name", "Full name", "SID", "Enabled", "Source", "Last logon", "Profile", "Signed in", "Description")
+COLUMNS = (
+    Column("Name"),
+    Column("Full name"),
+    Column("Enabled"),
+    Column("Source"),
+    Column("Last logon"),
+    Column("Signed in"),
+    Column("SID", "long"),
+    Column("Profile", "long"),
+    Column("Description", "text"),
+)
 
 
-def _table(report: HostReport) -> Table | None:
+def _rows(report: HostReport) -> list[Row] | None:
+    """One row per local account; names and SIDs are never broken (SIDs and paths get a line of their own)."""
     (_, result), *_ = report.results
     if not isinstance(result.data, ListUsersData):
         return None
-    table = Table(show_lines=False)
-    for column in (
-        "Name",
-        "Full name",
-        "SID",
-        "Enabled",
-        "Source",
-        "Last logon",
-        "Profile",
-        "Signed in",
-        "Description",
-    ):
-        table.add_column(column, overflow="fold")
-    for user in result.data.users:
-        table.add_row(
-            user.name,
-            user.full_name,
-            user.sid,
-            "yes" if user.enabled else "no",
-            user.principal_source,
-            user.last_logon or "",
-            user.profile_path or "",
-            "yes" if user.profile_loaded else "no",
-            user.description,
+    return [
+        Row(
+            [
+                user.name,
+                user.full_name,
+                "yes" if user.enabled else "no",
+                user.principal_source,
+                user.last_logon or "",
+                "yes" if user.profile_loaded else "no",
+                user.sid,
+                user.profile_path or "",
+                user.description,
+            ]
         )
-    return table
+        for user in result.data.users
+    ]
+
+
+def _print(reports: list[HostReport]) -> None:
+    """Each host's accounts under its name, laid out for the terminal's width; then failures."""
+    out = console()
+    for report in reports:
+        rows = _rows(report)
+        if rows is not None:
+            out.print(Text(_title(report), style="bold"))
+            render_rows(out, COLUMNS, rows)
+    print_failures(reports, out)
 
 
 def _title(report: HostReport) -> str:
@@ -77,5 +90,5 @@ def list_users(
     if output == "json":
         print_json(reports)
     else:
-        print_tables(reports, _title, _table)
+        _print(reports)
     return exit_code(reports)

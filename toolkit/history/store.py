@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,36 @@ class HistoryRecorder:
                 " error_category, error_message, parameters, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 steps,
             )
+        self._hosts += 1
+
+    def rows_done(self, host: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> None:
+        """Insert one host that is not a WinRM target (the JumpCloud API, for JumpCloud-side fixes) and its
+        steps, given as column values by name (``host``: every ``hosts`` column but ``run_seq``, ``position``
+        and ``finished``; each step: every ``steps`` column but ``run_seq``, ``host`` and ``position``), and
+        commit. ``parameters`` and ``document`` are stored as :func:`_json` stores them (redacted)."""
+        assert self._db is not None and self._seq is not None, "start() first"
+        row = {**host, "run_seq": self._seq, "position": self._hosts, "finished": _now()}
+        step_rows = [
+            {
+                **step,
+                "run_seq": self._seq,
+                "host": host["host"],
+                "position": position,
+                "parameters": _json(step["parameters"]),
+                "document": _json(step["document"]),
+            }
+            for position, step in enumerate(steps)
+        ]
+        with self._lock, self._db:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO hosts ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                list(row.values()),
+            )
+            for step_row in step_rows:
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO steps ({', '.join(step_row)}) VALUES ({', '.join('?' for _ in step_row)})",
+                    list(step_row.values()),
+                )
         self._hosts += 1
 
     def finish(self, summary: RunSummary) -> None:

@@ -7,15 +7,17 @@ Only the fields jcfix uses are modelled; the rest of each object is ignored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.jumpcloud.client import JumpCloudClient, JumpCloudError
+from toolkit.jumpcloud.client import PAGE_SIZE, JumpCloudClient, JumpCloudError
 
 USER_STATES = ("STAGED", "ACTIVATED", "SUSPENDED")
-EVENTS_PER_CALL = 100  # eventlist/next takes at most 100 users (research §6)
+SCHEDULABLE_STATES = frozenset({"STAGED", "SUSPENDED"})  # the states a scheduled activation applies to
+EVENTS_PER_CALL = 100  # eventlist/next: at most 100 users a call, and at most 100 events a page (V2 spec)
 
 
 class _ApiModel(BaseModel):
@@ -105,9 +107,38 @@ def find_user(users: Iterable[JcUser], username: str) -> tuple[JcUser | None, li
     return exact, near
 
 
+USER_FIELDS = "username email displayname state activated suspended account_locked systemUsername"
+
+
+def user_by_username(client: JumpCloudClient, username: str) -> tuple[JcUser | None, list[JcUser]]:
+    """``(exact match, case-only matches)`` of ``username``, without listing every user.
+
+    The exact match is ``GET /systemusers?filter=username:$eq:NAME`` (v1 ``User_List``; the v1 operator
+    form ``field:$eq:value`` is the one in the V1 spec's ``CommandResult_Search`` example; filter values
+    are case-sensitive, as the V2 spec's filter trait says). No v1 filter operator ignores case, so the
+    case-only matches, read only when there is no exact match, come from ``POST /search/systemusers``
+    (``User_Search``) with the anchored, case-insensitive ``$regex`` JumpCloud's ADMU uses
+    (TheJumpCloud/jumpcloud-ADMU ``Test-JumpCloudUsername.ps1``), compared again here.
+    """
+    page = client.get("/api/systemusers", filter=f"username:$eq:{username}", limit=PAGE_SIZE, skip=0)
+    found = [JcUser.model_validate(item) for item in (page or {}).get("results") or []]
+    exact = next((u for u in found if u.username == username), None)
+    if exact is not None:
+        return exact, []
+    body = {
+        "filter": {"and": [{"username": {"$regex": f"(?i)(^{re.escape(username)}$)"}}]},
+        "fields": USER_FIELDS,
+        "limit": PAGE_SIZE,
+        "skip": 0,
+    }
+    page = client.post("/api/search/systemusers", body)
+    candidates = [JcUser.model_validate(item) for item in (page or {}).get("results") or []]
+    return find_user(candidates, username)
+
+
 def lookup_user(client: JumpCloudClient, username: str) -> JcUser:
     """The user called exactly ``username``; a one-line error names a case-only match when there is one."""
-    exact, near = find_user(list_users(client), username)
+    exact, near = user_by_username(client, username)
     if exact is not None:
         return exact
     if near:
@@ -136,13 +167,27 @@ def send_activation_email(client: JumpCloudClient, user_id: str) -> None:
 
 
 def scheduled_states(client: JumpCloudClient, user_ids: Iterable[str]) -> list[ScheduledState]:
-    """The next scheduled state change of each user (at most 100 users per call)."""
+    """The next scheduled state change of each user, every page of it.
+
+    ``GET /v2/bulk/userstates/eventlist/next`` (V2 ``NextScheduledBulkUserState_Get``) takes at most 100
+    ``users`` per call and pages its answer with ``limit`` (default 10, at most 100) and ``skip``: an
+    ``events_count`` larger than what was read so far means another call with a larger ``skip``.
+    """
     ids = list(dict.fromkeys(user_ids))
     events: list[ScheduledState] = []
     for start in range(0, len(ids), EVENTS_PER_CALL):
-        chunk = ids[start : start + EVENTS_PER_CALL]
-        page = client.get("/api/v2/bulk/userstates/eventlist/next", users=",".join(chunk))
-        events.extend(ScheduledState.model_validate(item) for item in (page or {}).get("results") or [])
+        users = ",".join(ids[start : start + EVENTS_PER_CALL])
+        skip = 0
+        while True:
+            page = (
+                client.get("/api/v2/bulk/userstates/eventlist/next", users=users, limit=EVENTS_PER_CALL, skip=skip)
+                or {}
+            )
+            results = page.get("results") or []
+            events.extend(ScheduledState.model_validate(item) for item in results)
+            skip += len(results)
+            if not results or skip >= int(page.get("events_count") or 0):
+                break
     return events
 
 

@@ -6,8 +6,9 @@ the ``x-api-key`` header is built; the client's ``repr``, its errors and its log
 and any text the API sends back is scrubbed of it before it reaches a message.
 
 Facts (research §6): hosts per region, ``/api/`` (v1) and ``/api/v2/`` base paths, ``x-api-key`` and
-``x-org-id`` headers, ``limit``/``skip`` paging with ``{totalCount, results}`` on v1 lists and the
-``X-Total-Count`` header on v2 lists, 429 among the documented codes (retry with backoff).
+``x-org-id`` headers, ``limit``/``skip`` paging with ``{totalCount, results}`` on v1 lists; v2 lists
+are bare arrays (the spec declares no ``X-Total-Count``: a short page ends them), 429 among the
+documented codes (retry with backoff).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +40,13 @@ REGION_URLS = {
 }
 PAGE_SIZE = 100  # "Limited to 100" on most lists (research §6)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ORG_ID_PATTERN = re.compile(r"^[0-9a-fA-F]{24}$")
+OBJECT_ID_IN_PATH = re.compile(r"/[0-9a-fA-F]{24}(/|$)")
+
+
+def _names_an_object(path: str) -> bool:
+    """Whether ``path`` names one object by id: a 404 there is that object; elsewhere, the organisation."""
+    return OBJECT_ID_IN_PATH.search(path) is not None
 
 
 class JumpCloudError(JcfixError):
@@ -130,10 +139,17 @@ def load_config(
             f"no JumpCloud API key: set {API_KEY_ENV} or store it in the keyring (service jcfix, user {API_KEY_ENV})",
             kind="usage",
         )
+    org = org_id or environ.get(ORG_ID_ENV) or None
+    if org is not None and not ORG_ID_PATTERN.match(org):
+        # JumpCloud would answer 400 to every call (V1 spec, "Multi-Tenant Portal Headers"): say it now.
+        raise JumpCloudError(
+            f"JumpCloud organisation ID must be 24 hex characters (--jc-org-id / {ORG_ID_ENV}), not {org!r}",
+            kind="usage",
+        )
     return JumpCloudConfig(
         base_url=base_url_for(region or environ.get(REGION_ENV), environ.get(URL_ENV)),
         api_key=key,
-        org_id=org_id or environ.get(ORG_ID_ENV) or None,
+        org_id=org,
     )
 
 
@@ -202,24 +218,44 @@ class JumpCloudClient:
         return text.replace(key, REDACTED) if key else text
 
     def _error(self, method: str, path: str, response: httpx.Response) -> JumpCloudError:
+        """One actionable line per status; with ``x-org-id`` in play, the V1 spec's "Multi-Tenant Portal
+        Headers" codes: 401 = no x-org-id for a multi-tenant admin, 400 = malformed, 404 = unknown
+        organisation, 403 = the header went to a route that does not take it."""
         status = response.status_code
         what = f"{method} {path}"
+        org = self.config.org_id
         if status == 401:
+            hint = (
+                f"check {API_KEY_ENV} (a key reset in the console no longer works)"
+                if org
+                else f"check {API_KEY_ENV}; a multi-tenant admin's key also needs {ORG_ID_ENV} / --jc-org-id"
+            )
             return JumpCloudError(
-                f"JumpCloud refused the API key (HTTP 401 on {what}): check {API_KEY_ENV}; "
-                "a key that was reset in the console no longer works",
-                status=status,
-                kind="auth",
+                f"JumpCloud refused the request (HTTP 401 on {what}): {hint}", status=status, kind="auth"
             )
         if status == 403:
-            return JumpCloudError(
-                f"JumpCloud denied {what} (HTTP 403): the admin's role may not do this, or this is a "
-                f"multi-tenant admin that needs {ORG_ID_ENV} / --jc-org-id",
-                status=status,
-                kind="forbidden",
+            hint = (
+                f"x-org-id ({ORG_ID_ENV}) was sent to a route that does not take it, or the admin's role may "
+                "not do this"
+                if org
+                else "the admin's role may not do this"
             )
+            return JumpCloudError(f"JumpCloud denied {what} (HTTP 403): {hint}", status=status, kind="forbidden")
         if status == 404:
+            if org and not _names_an_object(path):
+                return JumpCloudError(
+                    f"JumpCloud has no organisation {org!r} (HTTP 404 on {what}): check {ORG_ID_ENV} / --jc-org-id",
+                    status=status,
+                    kind="auth",
+                )
             return JumpCloudError(f"JumpCloud has no such object ({what}: HTTP 404)", status=status, kind="not_found")
+        detail = self._detail(response)
+        message = f"JumpCloud answered HTTP {status} to {what}" + (f": {detail}" if detail else "")
+        if status == 400 and org and not ORG_ID_PATTERN.match(org):
+            message += f" ({ORG_ID_ENV} {org!r} is malformed: an organisation ID is 24 hex characters)"
+        return JumpCloudError(message, status=status)
+
+    def _detail(self, response: httpx.Response) -> str:
         detail = ""
         try:
             body = response.json()
@@ -227,10 +263,7 @@ class JumpCloudClient:
                 detail = str(body.get("message") or body.get("error") or "")
         except ValueError:
             detail = response.text
-        detail = self._scrub(" ".join(detail.split()))[:200]
-        return JumpCloudError(
-            f"JumpCloud answered HTTP {status} to {what}" + (f": {detail}" if detail else ""), status=status
-        )
+        return self._scrub(" ".join(detail.split()))[:200]
 
     def request(
         self,
@@ -298,7 +331,7 @@ class JumpCloudClient:
                 return
 
     def v2_list(self, path: str, page_size: int = PAGE_SIZE, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a v2 list (a JSON array; the total in ``X-Total-Count``), page by page."""
+        """Every item of a v2 list (a JSON array), page by page; ``X-Total-Count`` is used only if sent."""
         skip = 0
         while True:
             response = self.request("GET", path, params={"limit": page_size, "skip": skip, **params})

@@ -13,7 +13,7 @@ from dataclasses import replace
 from types import TracebackType
 
 from toolkit.jumpcloud import api
-from toolkit.jumpcloud.api import JcSystem, JcUser, ScheduledState
+from toolkit.jumpcloud.api import SCHEDULABLE_STATES, JcSystem, JcUser, ScheduledState
 from toolkit.jumpcloud.client import JumpCloudClient, JumpCloudError, find_api_key, load_config
 from toolkit.jumpcloud.facts import JumpCloudFacts
 
@@ -100,9 +100,10 @@ class JumpCloudReader:
 
 
 def _read_users(client: JumpCloudClient) -> JumpCloudFacts:
-    """Every user, and the pending start dates of the staged ones (no device yet)."""
+    """Every user, and the pending start dates of the staged and suspended ones (no device yet)."""
     users: tuple[JcUser, ...] = tuple(api.list_users(client))
-    staged = [u.id for u in users if u.state == "STAGED"]
+    # JumpCloud schedules activation for Staged or Suspended users (research §6): read both.
+    staged = [u.id for u in users if u.state in SCHEDULABLE_STATES]
     scheduled: dict[str, list[ScheduledState]] = {}
     for event in api.scheduled_states(client, staged) if staged else []:
         scheduled.setdefault(event.user_id, []).append(event)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from toolkit.jumpcloud import api
-from toolkit.jumpcloud.api import JcSystem, JcUser, ScheduledState
+from toolkit.jumpcloud.api import SCHEDULABLE_STATES, JcSystem, JcUser, ScheduledState
 from toolkit.jumpcloud.client import JumpCloudClient
 
 
@@ -47,7 +47,7 @@ class JumpCloudFacts:
 
 
 def read_facts(client: JumpCloudClient, system_keys: Iterable[str | None]) -> JumpCloudFacts:
-    """Read users, then each device and its bindings, then the start dates of staged users."""
+    """Read users, then each device and its bindings, then the start dates of staged and suspended users."""
     users = tuple(api.list_users(client))
     systems: dict[str, JcSystem | None] = {}
     bound: dict[str, frozenset[str]] = {}
@@ -56,7 +56,8 @@ def read_facts(client: JumpCloudClient, system_keys: Iterable[str | None]) -> Ju
         systems[key] = system
         if system is not None:
             bound[key] = frozenset(api.bound_user_ids(client, key))
-    staged = [u.id for u in users if u.state == "STAGED"]
+    # JumpCloud schedules activation for Staged or Suspended users (research §6): read both.
+    staged = [u.id for u in users if u.state in SCHEDULABLE_STATES]
     scheduled: dict[str, list[ScheduledState]] = {}
     for event in api.scheduled_states(client, staged) if staged else []:
         scheduled.setdefault(event.user_id, []).append(event)

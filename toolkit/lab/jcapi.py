@@ -1,7 +1,8 @@
 """A JumpCloud API stand-in on loopback, serving the lab organisation (:mod:`toolkit.lab.jcdirectory`).
 
 Only the endpoints jcfix calls, with the request and response shapes of JumpCloud's published specs
-(research §6): ``x-api-key`` auth, v1 ``{totalCount, results}`` lists, v2 arrays with ``X-Total-Count``,
+(research §6): ``x-api-key`` auth, ``x-org-id`` for a multi-tenant key, v1 ``{totalCount, results}`` lists,
+v2 arrays (no ``X-Total-Count``: the spec declares none),
 users, user states and scheduled activations, devices and their bound users, Commands and results.
 Tests inject failures (:class:`InjectedFault`: a 429 with ``Retry-After``, a 500, a slow answer).
 
@@ -32,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from toolkit.lab.host import LabHost
 from toolkit.lab.jcdirectory import JumpCloudScenario, LabDirectory
+from toolkit.lab.jcquery import error, org_refusal
 from toolkit.lab.jcroutes import Routes
 
 
@@ -74,6 +76,9 @@ def jumpcloud_section(scenario: str | Path) -> JumpCloudScenario | None:
         merged.users.extend(section.users)
         merged.systems.update(section.systems)
         merged.bindings.update(section.bindings)
+        for name in ("multi_tenant", "password_min_length", "agent_sync_interval_s"):
+            if getattr(section, name) is not None:
+                setattr(merged, name, getattr(section, name))
     return merged
 
 
@@ -112,8 +117,11 @@ class JumpCloudLab:
         return self.directory.api_key
 
     def env(self) -> dict[str, str]:
-        """The environment a jcfix process needs to use this lab."""
-        return {"JCFIX_JC_URL": self.url, "JCFIX_JC_API_KEY": self.api_key}
+        """The environment a jcfix process needs to use this lab (with the org id when the key is multi-tenant)."""
+        env = {"JCFIX_JC_URL": self.url, "JCFIX_JC_API_KEY": self.api_key}
+        if self.directory.multi_tenant:
+            env["JCFIX_JC_ORG_ID"] = self.directory.org_id
+        return env
 
     def start(self) -> JumpCloudLab:
         if self._thread is None:
@@ -181,7 +189,17 @@ class JumpCloudLab:
                     self._answer(fault.status, fault.body, fault.headers)
                     return
                 if not key_ok:
-                    self._answer(401, {"message": "Unauthorized"}, {})
+                    self._answer(401, error(401, "Unauthorized"), {})
+                    return
+                directory = lab.directory
+                refusal = org_refusal(
+                    parts.path,
+                    self.headers.get("x-org-id"),
+                    multi_tenant=directory.multi_tenant,
+                    org_id=directory.org_id,
+                )
+                if refusal is not None:
+                    self._answer(refusal[0], error(*refusal), {})
                     return
                 try:
                     body = json.loads(raw) if raw else None
@@ -198,7 +216,9 @@ class JumpCloudLab:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the WinRM lab hosts and the JumpCloud API over the same hosts until SIGINT/SIGTERM.
 
-    Takes the lab server's arguments, plus ``--jc-state FILE`` (where to write ``{url, api_key}``).
+    Takes the lab server's arguments, plus ``--jc-state FILE`` (where to write ``{url, api_key}``, and
+    ``org_id`` for a multi-tenant key), ``--jc-multi-tenant`` (every call needs ``x-org-id``) and
+    ``--jc-agent-sync SECONDS`` (the agents' check-in interval); both override the scenario's settings.
     """
     import asyncio
     import logging
@@ -209,12 +229,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     own = argparse.ArgumentParser(add_help=False)
     own.add_argument("--jc-state", type=Path, required=True)
+    own.add_argument("--jc-multi-tenant", action="store_true")
+    own.add_argument("--jc-agent-sync", type=float, default=None)
     mine, rest = own.parse_known_args(argv)
     args = _parse_args(rest)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         hosts = load_hosts(args.scenario, count=args.hosts, seed=args.seed)
         api = JumpCloudLab.for_hosts(hosts, args.scenario if args.scenario != "random" else None)
+        if mine.jc_multi_tenant:
+            api.directory.multi_tenant = True
+        if mine.jc_agent_sync is not None:
+            api.directory.sync_interval_s = max(0.0, mine.jc_agent_sync)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -227,7 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         api.start()
         if args.inventory is not None:
             write_inventory(args.inventory, server.endpoints, hosts, server.certificate)
-        mine.jc_state.write_text(json.dumps({"url": api.url, "api_key": api.api_key}) + "\n", encoding="utf-8")
+        jc_state = {"url": api.url, "api_key": api.api_key}
+        if api.directory.multi_tenant:
+            jc_state["org_id"] = api.directory.org_id
+        mine.jc_state.write_text(json.dumps(jc_state) + "\n", encoding="utf-8")
         if args.ready_file is not None:
             args.ready_file.write_text("ready\n", encoding="utf-8")
         print(f"lab: {len(hosts)} hosts and the JumpCloud API at {api.url}", flush=True)

@@ -25,10 +25,14 @@ from toolkit.lab import readback
 from toolkit.lab.host import LabHost
 from toolkit.lab.hostmachine import host_lock, machine_of
 from toolkit.lab.jcagent import run_queued
+from toolkit.lab.jcquery import error
 from toolkit.lab.windows.state import Provision
 
 LAB_API_KEY = "jcfix-lab-api-key-0123456789abcdef"  # a lab-only key, like the lab's WinRM password
 DEFAULT_ORG_ID = "5f0c000000000000000000aa"
+DEFAULT_SYNC_INTERVAL_S = 3.0  # a lab agent checks in every few seconds (a real one: about every minute)
+# A lab choice: a real organisation sets its own policy (the spec does not give a default).
+DEFAULT_PASSWORD_MIN_LENGTH = 8
 
 
 class _Model(BaseModel):
@@ -56,11 +60,19 @@ class JcScenarioSystem(_Model):
 
 
 class JumpCloudScenario(_Model):
-    """A scenario's ``jumpcloud:`` section: users, device overrides by hostname, bindings by hostname."""
+    """A scenario's ``jumpcloud:`` section: users, device overrides by hostname, bindings by hostname.
+
+    ``multi_tenant``: the lab key is a multi-tenant admin's, so every call needs ``x-org-id``.
+    ``password_min_length``: the organisation's password policy (a shorter password gets 400).
+    ``agent_sync_interval_s``: seconds between two agent check-ins (JumpCloud changes reach a device then).
+    """
 
     users: list[JcScenarioUser] = Field(default_factory=list)
     systems: dict[str, JcScenarioSystem] = Field(default_factory=dict)
     bindings: dict[str, list[str]] = Field(default_factory=dict)  # default: each host's jc_users
+    multi_tenant: bool | None = None
+    password_min_length: int | None = Field(default=None, ge=1)
+    agent_sync_interval_s: float | None = Field(default=None, ge=0)
 
 
 def object_id(kind: str, name: str) -> str:
@@ -98,7 +110,10 @@ class LabDirectory:
         hosts: device id to the lab host it is.
         commands, results: Commands and their results, by ``_id``.
         emails: ``(kind, username)`` for every email the organisation would have sent.
-        auto_sync: agents check in right after a user or binding change (a real agent: within a minute).
+        auto_sync: a user or binding change reaches the devices at their agents' next check-in.
+        sync_interval_s: seconds to that check-in (a real agent: about a minute); 0 is at once.
+        multi_tenant: the key is a multi-tenant admin's: every call needs ``x-org-id`` (V1 spec).
+        password_min_length: the organisation's password policy.
     """
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -114,6 +129,9 @@ class LabDirectory:
     api_key: str = LAB_API_KEY
     org_id: str = DEFAULT_ORG_ID
     auto_sync: bool = True
+    sync_interval_s: float = DEFAULT_SYNC_INTERVAL_S
+    multi_tenant: bool = False
+    password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # ---- building ---------------------------------------------------------------------------------
@@ -126,6 +144,12 @@ class LabDirectory:
         if section is None:
             names = dict.fromkeys(u for h in hosts for u in h.jc_users)
             section = JumpCloudScenario(users=[JcScenarioUser(username=n) for n in names])
+        if section.multi_tenant is not None:
+            directory.multi_tenant = section.multi_tenant
+        if section.password_min_length is not None:
+            directory.password_min_length = section.password_min_length
+        if section.agent_sync_interval_s is not None:
+            directory.sync_interval_s = section.agent_sync_interval_s
         for spec in section.users:
             directory.add_user(spec, now)
         by_name = {u["username"]: uid for uid, u in directory.users.items()}
@@ -199,7 +223,10 @@ class LabDirectory:
         with self.lock:
             user = self.users.get(user_id)
             if user is None:
-                return 404, {"message": "Not Found"}
+                return 404, error(404, "Not Found")
+            refusal = self.password_refusal(body["password"]) if "password" in body else None
+            if refusal:
+                return 400, refusal  # refused whole: nothing else of the request is applied
             if "systemUsername" in body:
                 wanted = body["systemUsername"] or None
                 for other in self.users.values():
@@ -207,17 +234,17 @@ class LabDirectory:
                         continue
                     taken = {other["username"].casefold(), str(other.get("systemUsername") or "").casefold()}
                     if wanted.casefold() in taken:
-                        return 400, {"message": f"systemUsername {wanted} is already in use"}
+                        return 400, error(400, f"systemUsername {wanted} is already in use")
                 if wanted is None:
                     user.pop("systemUsername", None)
                 else:
                     user["systemUsername"] = wanted
             if "state" in body:
                 if body["state"] not in ("ACTIVATED", "SUSPENDED"):
-                    return 400, {"message": "state must be ACTIVATED or SUSPENDED"}
+                    return 400, error(400, "state must be ACTIVATED or SUSPENDED")
                 user["state"] = body["state"]
                 user["suspended"] = body["state"] == "SUSPENDED"
-            if body.get("password"):
+            if "password" in body:
                 user["activated"] = True
                 user["password_date"] = iso(now_utc())
             if "account_locked" in body:
@@ -226,14 +253,29 @@ class LabDirectory:
         self._changed()
         return 200, answer
 
+    def password_refusal(self, password: Any) -> dict[str, Any] | None:
+        """The API's 400 ``Error`` for a password the organisation's policy refuses, or None."""
+        if not isinstance(password, str) or len(password) < self.password_min_length:
+            return error(
+                400, f"password does not meet the password policy: at least {self.password_min_length} characters"
+            )
+        return None
+
+    def next_events(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's next upcoming scheduled event of each state (``NextScheduledBulkUserState_Get``)."""
+        upcoming: dict[str, dict[str, Any]] = {}
+        for event in sorted(self.scheduled.get(user_id, []), key=lambda e: str(e["scheduledDate"])):
+            upcoming.setdefault(str(event["state"]), dict(event))
+        return list(upcoming.values())
+
     def activate(self, user_id: str, email: Any) -> tuple[int, dict[str, Any]]:
         """``POST /systemusers/{id}/state/activate``: STAGED to ACTIVATED, and the email it sends."""
         with self.lock:
             user = self.users.get(user_id)
             if user is None:
-                return 404, {"message": "Not Found"}
+                return 404, error(404, "Not Found")
             if user["state"] != "STAGED":
-                return 400, {"message": f"user is {user['state']}, not STAGED"}
+                return 400, error(400, f"user is {user['state']}, not STAGED")
             user["state"] = "ACTIVATED"
             self.scheduled.pop(user_id, None)
             if email is not False:
@@ -245,7 +287,7 @@ class LabDirectory:
         with self.lock:
             for user_id in user_ids:
                 if user_id not in self.users:
-                    return 404, {"message": "Not Found"}
+                    return 404, error(404, "Not Found")
                 self.emails.append(("activation", self.users[user_id]["username"]))
         return 200, {}
 
@@ -266,10 +308,13 @@ class LabDirectory:
         if self.auto_sync:
             for system_id, host in list(self.hosts.items()):
                 if self.systems.get(system_id, {}).get("active"):
-                    self.sync_agent(host)
+                    self.sync_agent(host, delay_s=self.sync_interval_s)
 
-    def sync_agent(self, host: LabHost) -> list[str]:
+    def sync_agent(self, host: LabHost, *, delay_s: float = 0.0) -> list[str]:
         """What the host's agent does at a check-in: provision or take over every bound, usable user.
+
+        ``delay_s``: the check-in is that many seconds away (the accounts are due then; ``jcfix lab
+        agent-sync`` makes them due at once).
 
         A user is usable when Active with a password. Its local name is the Local User Account when set.
         An existing account with exactly that name is taken over; none at all: the agent creates one (queued
@@ -284,9 +329,10 @@ class LabDirectory:
         with self.lock:
             users = [self.users[uid] for uid in sorted(self.bindings.get(key, set())) if uid in self.users]
         for user in users:
+            local = user.get("systemUsername") or user["username"]
+            self._mirror_suspension(host, local, suspended=user["state"] == "SUSPENDED")
             if user["state"] != "ACTIVATED" or not user["activated"]:
                 continue
-            local = user.get("systemUsername") or user["username"]
             with host_lock(host):
                 existing = readback.account(host, local)
                 if existing is not None and existing.name != local:
@@ -298,10 +344,26 @@ class LabDirectory:
                 state = machine_of(host).state
                 if local in readback.managed_users(host) or any(p.username == local for p in state.provisions):
                     continue
-                # Due at once: the machine's agent sync (before the host's next script) creates it.
-                state.provisions.append(Provision(local, user["displayname"], state.clock))
+                # Due at the agent's next check-in: the machine's agent sync (before a script) creates it then.
+                due = state.clock + timedelta(seconds=delay_s)
+                state.provisions.append(Provision(local, user["displayname"], due))
             queued.append(local)
         return queued
+
+    @staticmethod
+    def _mirror_suspension(host: LabHost, local: str, *, suspended: bool) -> None:
+        """A managed account follows its user's state at a check-in: disabled while Suspended, enabled again
+        once Active. JumpCloud documents that suspension denies the user at the next sign-in
+        (support.jumpcloud.com/s/article/Suspend); that the agent does it by disabling the local account,
+        and enables it again on reactivation, is UNCONFIRMED (research §5)."""
+        with host_lock(host):
+            account = readback.account(host, local)
+            if account is None or local not in readback.managed_users(host) or account.enabled == (not suspended):
+                return
+            account.enabled = not suspended
+            stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+            verb = "disabled" if suspended else "enabled"
+            readback.append_agent_log(host, f"{stamp} [1234] [INFO] {verb} user {local}: JumpCloud state changed")
 
     # ---- commands ---------------------------------------------------------------------------------
 
@@ -310,11 +372,11 @@ class LabDirectory:
         with self.lock:
             command = self.commands.get(command_id)
             if command is None:
-                return 404, {"message": "Not Found"}
+                return 404, error(404, "Not Found")
             targets = list(system_ids) if system_ids else sorted(self.command_systems.get(command_id, set()))
             unbound = [s for s in targets if s not in self.command_systems.get(command_id, set())]
             if unbound:
-                return 400, {"message": f"command is not associated with systems {', '.join(unbound)}"}
+                return 400, error(400, f"command is not associated with systems {', '.join(unbound)}")
             instance = secrets.token_hex(12)
             runs = [QueuedRun(command_id, s, instance, time.monotonic()) for s in targets]
             self.queue.extend(runs)

@@ -1,7 +1,8 @@
 """The JumpCloud API stand-in's routes: each endpoint jcfix calls, answered from the lab organisation.
 
 Request and response shapes follow JumpCloud's published specs (research §6): v1 lists are
-``{totalCount, results}`` pages (default 10, at most 100), v2 lists are arrays with ``X-Total-Count``.
+``{totalCount, results}`` pages (default 10, at most 100), v2 lists are bare arrays (the spec declares no
+``X-Total-Count`` header, so none is sent). Queries are read as strictly as :mod:`toolkit.lab.jcquery` says.
 :class:`toolkit.lab.jcapi.JumpCloudLab` serves them over HTTP.
 """
 
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.lab.jcdirectory import LabDirectory, object_id
+from toolkit.lab.jcfixroutes import register_fix_routes
+from toolkit.lab.jcquery import QueryError, error, search_filtered, v1_filtered, window, with_fields
 
 Answer = tuple[int, Any, dict[str, str]]
 
@@ -25,6 +28,7 @@ class Routes:
         self.table: list[tuple[str, re.Pattern[str], Callable[..., Answer]]] = []
         add = self._add
         add("GET", r"/api/systemusers", self.list_users)
+        add("POST", r"/api/search/systemusers", self.search_users)
         add("GET", r"/api/systemusers/(\w+)", self.get_user)
         add("PUT", r"/api/systemusers/(\w+)", self.put_user)
         add("POST", r"/api/systemusers/(\w+)/state/activate", self.activate)
@@ -40,8 +44,11 @@ class Routes:
         add("POST", r"/api/v2/commands/(\w+)/associations", self.associate_command)
         add("POST", r"/api/runCommand", self.run_command)
         add("GET", r"/api/commands/(\w+)/results", self.command_results)
+        add("GET", r"/api/commandresults", self.list_results)
         add("GET", r"/api/commandresults/(\w+)", self.get_result)
+        add("GET", r"/api/organizations", self.list_organizations)
         add("DELETE", r"/api/commandresults/(\w+)", self.delete_result)
+        register_fix_routes(self)
 
     def _add(self, method: str, pattern: str, handler: Callable[..., Answer]) -> None:
         self.table.append((method, re.compile(pattern + "$"), handler))
@@ -50,21 +57,22 @@ class Routes:
         for route_method, pattern, handler in self.table:
             match = pattern.match(path)
             if match and route_method == method:
-                return handler(*match.groups(), query=query, body=body)
+                try:
+                    return handler(*match.groups(), query=query, body=body)
+                except QueryError as exc:
+                    return exc.status, error(exc.status, exc.message), {}
         if any(p.match(path) for _, p, _ in self.table):
-            return 405, {"message": "Method Not Allowed"}, {}
-        return 404, {"message": "Not Found"}, {}
+            return 405, error(405, "Method Not Allowed"), {}
+        return 404, error(404, "Not Found"), {}
 
     # ---- paging helpers ---------------------------------------------------------------------------
 
     @staticmethod
     def _window(items: list[Any], query: dict[str, list[str]]) -> list[Any]:
-        limit = int(query.get("limit", ["10"])[0])  # JumpCloud's default page is 10
-        skip = int(query.get("skip", ["0"])[0])
-        return items[skip : skip + min(limit, 100)]
+        return window(items, query)
 
     def _v1_list(self, items: list[dict[str, Any]], query: dict[str, list[str]]) -> Answer:
-        ordered = sorted(items, key=lambda item: item["_id"])
+        ordered = sorted(v1_filtered(items, query), key=lambda item: item["_id"])
         return 200, {"totalCount": len(ordered), "results": self._window(ordered, query)}, {}
 
     # ---- users ------------------------------------------------------------------------------------
@@ -73,10 +81,19 @@ class Routes:
         with self.d.lock:
             return self._v1_list([dict(u) for u in self.d.users.values()], query)
 
+    def search_users(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        """``POST /search/systemusers`` (``User_Search``): filter, fields, limit and skip in the body."""
+        body = body if isinstance(body, dict) else {}
+        with self.d.lock:
+            found = search_filtered([dict(u) for u in self.d.users.values()], body)
+        found.sort(key=lambda item: item["_id"])
+        page = window(found, {k: [str(body[k])] for k in ("limit", "skip") if k in body})
+        return 200, {"totalCount": len(found), "results": [with_fields(u, body.get("fields")) for u in page]}, {}
+
     def get_user(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             user = self.d.users.get(user_id)
-            return (200, dict(user), {}) if user else (404, {"message": "Not Found"}, {})
+            return (200, dict(user), {}) if user else (404, error(404, "Not Found"), {})
 
     def put_user(self, user_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         status, answer = self.d.update_user(user_id, body or {})
@@ -92,12 +109,15 @@ class Routes:
         return status, answer, {}
 
     def next_events(self, *, query: dict[str, list[str]], body: Any) -> Answer:
-        wanted = [u for u in query.get("users", [""])[0].split(",") if u]
+        """``NextScheduledBulkUserState_Get``: the next event per state per user, paged by limit/skip."""
+        if "users" not in query:
+            return 400, error(400, "users is required"), {}
+        wanted = [u for text in query["users"] for u in text.split(",") if u]
         if len(wanted) > 100:
-            return 400, {"message": "at most 100 users"}, {}
+            return 400, error(400, "users is limited to 100 items"), {}
         with self.d.lock:
-            events = [dict(e) for u in wanted for e in self.d.scheduled.get(u, [])]
-        return 200, {"events_count": len(events), "results": events}, {}
+            events = [e for u in dict.fromkeys(wanted) for e in self.d.next_events(u)]
+        return 200, {"events_count": len(events), "results": window(events, query)}, {}
 
     # ---- systems ----------------------------------------------------------------------------------
 
@@ -108,7 +128,7 @@ class Routes:
     def get_system(self, system_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             system = self.d.systems.get(system_id)
-            return (200, dict(system), {}) if system else (404, {"message": "Not Found"}, {})
+            return (200, dict(system), {}) if system else (404, error(404, "Not Found"), {})
 
     def search_systems(self, *, query: dict[str, list[str]], body: Any) -> Answer:
         clauses = ((body or {}).get("filter") or {}).get("or") or []
@@ -120,13 +140,13 @@ class Routes:
     def system_users(self, system_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             if system_id not in self.d.systems:
-                return 404, {"message": "Not Found"}, {}
+                return 404, error(404, "Not Found"), {}
             ids = sorted(self.d.bindings.get(system_id, set()))
         items = [
             {"id": uid, "type": "user", "compiledAttributes": {}, "paths": [[{"to": {"id": uid, "type": "user"}}]]}
             for uid in ids
         ]
-        return 200, self._window(items, query), {"X-Total-Count": str(len(items))}
+        return 200, self._window(items, query), {}
 
     # ---- commands ---------------------------------------------------------------------------------
 
@@ -134,7 +154,7 @@ class Routes:
         body = body or {}
         missing = [k for k in ("name", "command", "commandType") if not body.get(k)]
         if missing:
-            return 400, {"message": f"missing {', '.join(missing)}"}, {}
+            return 400, error(400, f"missing {', '.join(missing)}"), {}
         with self.d.lock:
             command_id = object_id("command", f"{body['name']}-{time.monotonic_ns()}")
             command = {"_id": command_id, "organization": self.d.org_id, **body}
@@ -145,29 +165,29 @@ class Routes:
     def get_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             command = self.d.commands.get(command_id)
-            return (200, dict(command), {}) if command else (404, {"message": "Not Found"}, {})
+            return (200, dict(command), {}) if command else (404, error(404, "Not Found"), {})
 
     def delete_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             command = self.d.commands.get(command_id)
         if command is None or not self.d.delete_command(command_id):
-            return 404, {"message": "Not Found"}, {}
+            return 404, error(404, "Not Found"), {}
         return 200, dict(command), {}
 
     def associate_command(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         body = body or {}
         with self.d.lock:
             if command_id not in self.d.commands:
-                return 404, {"message": "Not Found"}, {}
+                return 404, error(404, "Not Found"), {}
             if body.get("type") != "system" or body.get("id") not in self.d.systems:
-                return 400, {"message": "unknown system"}, {}
+                return 400, error(400, "unknown system"), {}
             bound = self.d.command_systems[command_id]
             if body.get("op") == "add":
                 bound.add(body["id"])
             elif body.get("op") == "remove":
                 bound.discard(body["id"])
             else:
-                return 400, {"message": "op must be add or remove"}, {}
+                return 400, error(400, "op must be add or remove"), {}
         return 204, None, {}
 
     def run_command(self, *, query: dict[str, list[str]], body: Any) -> Answer:
@@ -178,16 +198,45 @@ class Routes:
     def command_results(self, command_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             if command_id not in self.d.commands:
-                return 404, {"message": "Not Found"}, {}
-            found = [dict(r) for r in self.d.results.values() if r["workflowId"] == command_id]
+                return 404, error(404, "Not Found"), {}
+            found = [by_command_id(r) for r in self.d.results.values() if r["workflowId"] == command_id]
         return 200, found, {}
+
+    def list_results(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        """``CommandResult_List``: a v1 page of ``commandresultslist`` items (output and error cut to 40)."""
+        with self.d.lock:
+            items = [list_item(r) for r in self.d.results.values()]
+        return self._v1_list(items, query)
+
+    def list_organizations(self, *, query: dict[str, list[str]], body: Any) -> Answer:
+        """``/organizations``: the one lab organisation (the route that refuses ``x-org-id``)."""
+        return self._v1_list([{"_id": self.d.org_id, "displayName": "jcfix lab"}], query)
 
     def get_result(self, result_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             result = self.d.results.get(result_id)
-            return (200, dict(result), {}) if result else (404, {"message": "Not Found"}, {})
+            return (200, dict(result), {}) if result else (404, error(404, "Not Found"), {})
 
     def delete_result(self, result_id: str, *, query: dict[str, list[str]], body: Any) -> Answer:
         with self.d.lock:
             result = self.d.results.pop(result_id, None)
-        return (200, result, {}) if result else (404, {"message": "Not Found"}, {})
+        return (200, result, {}) if result else (404, error(404, "Not Found"), {})
+
+
+def by_command_id(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as ``commandresultbycommandid``: no ``systemId`` (only ``system``, the device's name)."""
+    return {k: v for k, v in result.items() if k != "systemId"}
+
+
+def list_item(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as an item of ``commandresultslist``: output and error truncated to 40 characters."""
+    response = result.get("response") or {}
+    data = response.get("data") or {}
+    keep = ("_id", "command", "name", "requestTime", "responseTime", "sudo", "system", "systemId", "user", "workflowId")
+    item = {k: result[k] for k in keep if k in result}
+    item["exitCode"] = data.get("exitCode")
+    item["response"] = {
+        "data": {"exitCode": data.get("exitCode"), "output": str(data.get("output") or "")[:40]},
+        "error": str(response.get("error") or "")[:40],
+    }
+    return item

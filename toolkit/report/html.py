@@ -35,10 +35,12 @@ from toolkit.report.spool import Spool
 from toolkit.report.view import (
     FindingsFor,
     StepView,
+    blocked_by_last_diagnosis,
     changed_then_failed,
     default_findings,
     host_label,
     host_reason,
+    last_diagnosis,
     step_views,
 )
 from toolkit.rules import Finding
@@ -124,15 +126,9 @@ def _step_row(view: StepView) -> StepRow:
     return StepRow(view.name, view.action, state, error, skipped)
 
 
-def _last_diagnosis(report: HostReport) -> int | None:
-    """The position of the host's last step that collected facts (the diagnosis that stands), else None."""
-    positions = [p for p, (_, result) in enumerate(report.results) if isinstance(result.data, HostFacts)]
-    return positions[-1] if positions else None
-
-
 def current_findings(report: HostReport, views: Sequence[StepView]) -> list[Finding]:
     """The findings that stand at the host's end: every step's, but only the last diagnosis's of the diagnoses."""
-    last = _last_diagnosis(report)
+    last = last_diagnosis(report)
     return [
         f
         for view in views
@@ -141,16 +137,10 @@ def current_findings(report: HostReport, views: Sequence[StepView]) -> list[Find
     ]
 
 
-def has_current_blockers(report: HostReport, views: Sequence[StepView]) -> bool:
-    """Whether the host's last diagnosis found a blocker: how the console recap counts "with blockers"."""
-    last = _last_diagnosis(report)
-    return any(f.severity == "blocker" for view in views if view.position == last for f in view.findings)
-
-
 def host_view(report: HostReport, anchor: str, findings_for: FindingsFor = default_findings) -> HostView:
     """``report`` as the template shows it."""
     views = list(step_views(report, findings_for))
-    last = _last_diagnosis(report)
+    last = last_diagnosis(report)
     findings = [
         FindingRow(f, superseded=isinstance(report.results[v.position][1].data, HostFacts) and v.position != last)
         for v in views
@@ -162,7 +152,7 @@ def host_view(report: HostReport, anchor: str, findings_for: FindingsFor = defau
         status=report.status,
         label=host_label(report),
         reason=host_reason(report),
-        blocked=has_current_blockers(report, views),
+        blocked=blocked_by_last_diagnosis(report, views),
         codes=sorted({f.code for f in current_findings(report, views)}),
         steps=[_step_row(view) for view in views],
         findings=findings,

@@ -33,6 +33,7 @@ from toolkit.report.view import (
     host_reason,
     step_views,
 )
+from toolkit.textvalues import plural
 
 
 def _clean(text: str) -> str:
@@ -85,7 +86,7 @@ class JUnitRecorder:
         if blockers:
             self.failures += 1
             lines = "\n".join(f"{f.code}: {f.message}" + (f" (fix: {f.fix})" if f.fix else "") for f in blockers)
-            message = f"{len(blockers)} blocker(s): " + ", ".join(sorted({f.code for f in blockers}))
+            message = f"{plural(len(blockers), 'blocker')}: " + ", ".join(sorted({f.code for f in blockers}))
             return f"<failure type='blocker' message={_attr(message)}>{_text(lines)}</failure>"
         return ""
 

@@ -14,7 +14,7 @@ from typing import Any
 from toolkit.facts import HostFacts
 from toolkit.models import CONNECTION_CATEGORIES, HostReport, Step
 from toolkit.results import ResultDocument, status_label
-from toolkit.rules import Finding, diagnose
+from toolkit.rules import SEVERITY_ORDER, Finding, diagnose
 from toolkit.transport.base import HostTarget
 
 # A step failed because the host could not be worked with at all, rather than the script saying no.
@@ -125,6 +125,32 @@ def changed_then_failed(report: HostReport) -> bool:
     return host_label(report) == status_label("failed", True)
 
 
+def last_diagnosis(report: HostReport) -> int | None:
+    """The position of the host's last step that collected facts (the diagnosis that stands), else None."""
+    positions = [p for p, (_, result) in enumerate(report.results) if isinstance(result.data, HostFacts)]
+    return positions[-1] if positions else None
+
+
+def diagnosis_findings(report: HostReport, findings_for: FindingsFor = default_findings) -> list[Finding]:
+    """What the host's last diagnosis found (a later diagnosis, after the fixes, supersedes an earlier one)."""
+    last = last_diagnosis(report)
+    if last is None:
+        return []
+    return step_findings(report, report.results[last][1], findings_for, last)
+
+
+def blocked_by_last_diagnosis(report: HostReport, views: Sequence[StepView]) -> bool:
+    """:func:`has_blockers` from already computed ``views`` of ``report``."""
+    last = last_diagnosis(report)
+    return any(f.severity == "blocker" for view in views if view.position == last for f in view.findings)
+
+
 def has_blockers(report: HostReport, findings_for: FindingsFor = default_findings) -> bool:
-    """Whether any step of ``report`` found a blocker."""
-    return any(view.blockers for view in step_views(report, findings_for))
+    """Whether the host's last diagnosis found a blocker: the one rule of the console recap, the exit codes
+    and every report ("N with blockers")."""
+    return any(f.severity == "blocker" for f in diagnosis_findings(report, findings_for))
+
+
+def worst_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` worst first (blockers, warnings, info), in their order within a severity."""
+    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, len(SEVERITY_ORDER)))

@@ -42,6 +42,8 @@ class Context:
     ``jc`` is what the JumpCloud API says (users, this device, bindings), when an API key was configured;
     with it, a user is matched by its Local User Account (``systemUsername``) when set, as the agent does.
     ``decided`` is what the raw facts mean (agent files, who is signed in); computed from ``facts`` when not given.
+    ``users_known``: False when nobody said which JumpCloud users to expect (no ``-j``, no ``jc_users``, no
+    API bindings): then the account-level blockers are checked on every enabled local account instead.
     """
 
     host: str
@@ -49,6 +51,7 @@ class Context:
     jc_users: Sequence[str]
     jc: JumpCloudFacts | None = None
     decided: DecidedFacts = None  # type: ignore[assignment]  # filled in by __post_init__
+    users_known: bool = True
 
     def __post_init__(self) -> None:
         if self.decided is None:
@@ -84,15 +87,21 @@ def diagnose(
     jc_users: Sequence[str],
     jc: JumpCloudFacts | None = None,
     decided: DecidedFacts | None = None,
+    *,
+    users_known: bool | None = None,
 ) -> list[Finding]:
     """Every finding for ``host``, blockers first, then by JumpCloud user and code.
 
     ``jc``: the JumpCloud API's view (see :mod:`toolkit.rules.jumpcloud`); without it those rules are silent.
     ``decided``: the decided view of ``facts`` when the caller already has it.
+    ``users_known``: whether the expected JumpCloud users are known (see :class:`Context`); by default, when
+    ``jc_users`` names any. True with an empty list: known to be nobody (JumpCloud binds no user here).
     """
     from toolkit.rules import accounts, agent, jumpcloud, names, sessions, verdicts
 
-    ctx = Context(host, facts, list(dict.fromkeys(jc_users)), jc, decided)  # type: ignore[arg-type]
+    users = list(dict.fromkeys(jc_users))
+    known = bool(users) or bool(users_known)
+    ctx = Context(host, facts, users, jc, decided, known)  # type: ignore[arg-type]
     findings: list[Finding] = []
     for module in (agent, names, accounts, sessions, jumpcloud):
         findings.extend(module.check(ctx))

@@ -29,22 +29,20 @@ _PARTIAL_TAKEOVER: tuple[tuple[str, Callable[[AccountFacts], bool], str, str, st
 
 
 def check(ctx: Context) -> Iterator[Finding]:
+    if not ctx.users_known:
+        # Nobody said which JumpCloud users to expect: any enabled account may be the one taken over, so
+        # each one's blockers are reported (subject None: no JumpCloud user is named), never an all-clear.
+        for local in ctx.facts.users:
+            if local.enabled:
+                yield from _partial_takeover(ctx, local, None)
+        return
     for jc_user in ctx.jc_users:
         match = ctx.match(jc_user)
         account = match.account
         if account is None:
             continue
         evidence = {"local_username": account.name, "sid": account.sid}
-        for code, present, what, remedy, fix in _PARTIAL_TAKEOVER:
-            if present(account):
-                yield Finding(
-                    code,
-                    "blocker",
-                    f"Local account {account.name!r} {what}: JumpCloud can only partly take it over{remedy}",
-                    subject=jc_user,
-                    evidence={**evidence, "principal_source": account.principal_source},
-                    fix=ctx.command("fix", fix, "--user", account.name),
-                )
+        yield from _partial_takeover(ctx, account, jc_user)
         if not account.enabled:
             yield Finding(
                 "ACCOUNT_DISABLED",
@@ -53,4 +51,19 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "enables it.",
                 subject=jc_user,
                 evidence=evidence,
+            )
+
+
+def _partial_takeover(ctx: Context, account: AccountFacts, jc_user: str | None) -> Iterator[Finding]:
+    """What on ``account`` makes a takeover partial, each with its fix."""
+    evidence = {"local_username": account.name, "sid": account.sid, "principal_source": account.principal_source}
+    for code, present, what, remedy, fix in _PARTIAL_TAKEOVER:
+        if present(account):
+            yield Finding(
+                code,
+                "blocker",
+                f"Local account {account.name!r} {what}: JumpCloud can only partly take it over{remedy}",
+                subject=jc_user,
+                evidence=dict(evidence),
+                fix=ctx.command("fix", fix, "--user", account.name),
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from toolkit.rules import Context, Finding
+from toolkit.textvalues import plural
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -29,7 +30,8 @@ def check(ctx: Context) -> Iterator[Finding]:
         yield Finding(
             "AGENT_LOG_ERRORS",
             "warning",
-            f"jcagent.log has {len(decided.log_lines)} recent ERROR/WARN line(s); the last: {decided.log_lines[-1]}",
+            f"jcagent.log has {plural(len(decided.log_lines), 'recent ERROR/WARN line')}; "
+            f"the last: {decided.log_lines[-1]}",
             evidence={"lines": list(decided.log_lines)},
         )
     for note in decided.notes:

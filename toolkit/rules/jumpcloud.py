@@ -11,7 +11,7 @@ import shlex
 from collections.abc import Iterator
 from datetime import timedelta
 
-from toolkit.jumpcloud.api import JcSystem, JcUser
+from toolkit.jumpcloud.api import JcSystem, JcUser, ScheduledState
 from toolkit.jumpcloud.facts import JumpCloudFacts
 from toolkit.rules import Context, Finding
 
@@ -59,44 +59,57 @@ def _offline_finding(system: JcSystem, jc: JumpCloudFacts) -> Iterator[Finding]:
     )
 
 
+def _scheduled_activation(jc: JumpCloudFacts, user: JcUser) -> ScheduledState | None:
+    """The user's next Scheduled Activation still to come (JumpCloud schedules them for Staged or Suspended users)."""
+    upcoming = [
+        e for e in jc.scheduled.get(user.id, ()) if e.state == "ACTIVATED" and (e.at() or jc.read_at) > jc.read_at
+    ]
+    return min(upcoming, key=lambda e: e.scheduled_date) if upcoming else None
+
+
+def _when(event: ScheduledState) -> str:
+    at = event.at()
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else event.scheduled_date
+
+
 def _state_findings(ctx: Context, jc: JumpCloudFacts, jc_user: str, user: JcUser) -> Iterator[Finding]:
-    evidence = {"jc_user_id": user.id, "state": user.state, "activated": user.activated}
+    evidence: dict[str, object] = {"jc_user_id": user.id, "state": user.state, "activated": user.activated}
+    scheduled = _scheduled_activation(jc, user)
     if user.state == "SUSPENDED" or user.suspended:
+        then = ""
+        if scheduled is not None:
+            then = f" JumpCloud re-activates them on {_when(scheduled)} (Scheduled Activation)."
+            evidence = {**evidence, "scheduled_activation": scheduled.scheduled_date}
         yield Finding(
             "JC_USER_SUSPENDED",
             "blocker",
-            f"JumpCloud user {jc_user!r} is Suspended: the agent disables the account and the user cannot sign in. "
-            "If that is not intended, open Users > the user and choose Activate (restore access).",
+            f"JumpCloud user {jc_user!r} is Suspended: the agent disables the account and the user cannot sign in."
+            f"{then} If that is not intended, open Users > the user and choose Activate (restore access): the user "
+            "can sign in again with their JumpCloud password, and the agent re-enables the account.",
             subject=jc_user,
             evidence=evidence,
+            fix=_jcfix("fix", "jc-activate", "--jc-user", jc_user, "--reactivate-suspended"),
+        )
+    elif user.state == "STAGED" and scheduled is not None:
+        yield Finding(
+            "START_DATE_IN_FUTURE",
+            "blocker",
+            f"JumpCloud user {jc_user!r} is Staged with a Scheduled Activation on {_when(scheduled)}: nothing "
+            "reaches the device before then. Wait, or activate now (Users > the user > Activate, or the command).",
+            subject=jc_user,
+            evidence={**evidence, "scheduled_activation": scheduled.scheduled_date},
+            fix=_jcfix("fix", "jc-activate", "--jc-user", jc_user, "--activate-now"),
         )
     elif user.state == "STAGED":
-        upcoming = [
-            e for e in jc.scheduled.get(user.id, ()) if e.state == "ACTIVATED" and (e.at() or jc.read_at) > jc.read_at
-        ]
-        if upcoming:
-            first = min(upcoming, key=lambda e: e.scheduled_date)
-            at = first.at()
-            when = at.strftime("%Y-%m-%d %H:%M UTC") if at else first.scheduled_date
-            yield Finding(
-                "START_DATE_IN_FUTURE",
-                "blocker",
-                f"JumpCloud user {jc_user!r} is Staged with a Scheduled Activation on {when}: nothing reaches the "
-                "device before then. Wait, or activate now (Users > the user > Activate, or the command).",
-                subject=jc_user,
-                evidence={**evidence, "scheduled_activation": first.scheduled_date},
-                fix=_jcfix("fix", "jc-activate", "--jc-user", jc_user, "--activate-now"),
-            )
-        else:
-            yield Finding(
-                "JC_USER_STAGED",
-                "blocker",
-                f"JumpCloud user {jc_user!r} is Staged: Staged users get no access to their devices until activated. "
-                "Activate the user (Users > the user > Activate).",
-                subject=jc_user,
-                evidence=evidence,
-                fix=_jcfix("fix", "jc-activate", "--jc-user", jc_user),
-            )
+        yield Finding(
+            "JC_USER_STAGED",
+            "blocker",
+            f"JumpCloud user {jc_user!r} is Staged: Staged users get no access to their devices until activated. "
+            "Activate the user (Users > the user > Activate).",
+            subject=jc_user,
+            evidence=evidence,
+            fix=_jcfix("fix", "jc-activate", "--jc-user", jc_user),
+        )
     if not user.activated:
         yield Finding(
             "NO_INITIAL_PASSWORD",
@@ -116,6 +129,7 @@ def _state_findings(ctx: Context, jc: JumpCloudFacts, jc_user: str, user: JcUser
             "until unlocked. Users > the user > Unlock.",
             subject=jc_user,
             evidence={**evidence, "account_locked": True},
+            fix=_jcfix("fix", "jc-unlock", "--jc-user", jc_user),
         )
 
 
@@ -160,6 +174,8 @@ def check(ctx: Context) -> Iterator[Finding]:
                 "user, Save (or through a device group).",
                 subject=jc_user,
                 evidence={"jc_user_id": user.id, "system_id": system.id},
+                # The device's systemKey is its id in the API (jcagent.conf's systemKey, read as /api/systems/{id}).
+                fix=_jcfix("fix", "jc-bind", "--jc-user", jc_user, "--system-id", system.id),
             )
         match = ctx.match(jc_user)
         if match.kind == "case" and match.account is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from toolkit.facts import AccountFacts
 from toolkit.naming import name_problems
 from toolkit.rules import Context, Finding, Match
 
@@ -23,12 +24,21 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield near_miss
     for account in ctx.facts.users:
         if " " in account.name and account.name not in claimed:
-            yield Finding(
-                "USERNAME_HAS_SPACE",
-                "info",
-                f"Local account {account.name!r} has a space in its username; JumpCloud could not take it over.",
-                evidence={"local_username": account.name, "sid": account.sid},
-            )
+            yield _unclaimed_space(ctx, account)
+
+
+def _unclaimed_space(ctx: Context, account: AccountFacts) -> Finding:
+    """A spaced username no expected user claims: context, or a blocker when nobody said whom to expect."""
+    # With no expected users, an enabled spaced account may be exactly the one a JumpCloud user is meant
+    # to take over; the JumpCloud username is unknown, so the message says how to rename, not to what.
+    blocker = not ctx.users_known and account.enabled
+    return Finding(
+        "USERNAME_HAS_SPACE",
+        "blocker" if blocker else "info",
+        f"Local account {account.name!r} has a space in its username; JumpCloud could not take it over"
+        + (": rename it to the JumpCloud username meant for it (jcfix fix rename), or give -j." if blocker else "."),
+        evidence={"local_username": account.name, "sid": account.sid},
+    )
 
 
 def _invalid_name(ctx: Context, jc_user: str) -> Finding | None:

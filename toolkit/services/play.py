@@ -18,6 +18,7 @@ from toolkit.playbook import Playbook
 from toolkit.playbook_run import PlayOptions, run_playbook_on_host, static_steps
 from toolkit.recorder import HOST_STATUSES
 from toolkit.report import ReportOptions
+from toolkit.report.view import has_blockers
 from toolkit.runner import FleetControl, HostChannel, RetryPolicy, run_hosts
 from toolkit.services.diagnose import DiagnoseService
 from toolkit.settings import ConnectionSettings
@@ -57,33 +58,16 @@ class PlayRequest:
 
 
 @dataclass
-class RecapRow:
-    """What the recap keeps per host (small, so 10,000 hosts stay cheap)."""
-
-    host: str
-    status: str
-    steps: dict[str, int]
-    reason: str
-
-
-@dataclass
 class Tally:
-    """Counts by host status as hosts finish, and the recap rows."""
+    """Counts by host status as hosts finish (counts only: 10,000 hosts stay cheap; the CLI prints each
+    host's recap line as it finishes)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HOST_STATUSES, 0))
-    rows: list[RecapRow] = field(default_factory=list)
     blocked_hosts: int = 0
 
-    def add(self, report: HostReport, blocked: bool) -> RecapRow:
-        status = report.status
-        self.counts[status] += 1
+    def add(self, report: HostReport, blocked: bool) -> None:
+        self.counts[report.status] += 1
         self.blocked_hosts += blocked
-        steps: dict[str, int] = {}
-        for _, result in report.results:
-            steps[result.status] = steps.get(result.status, 0) + 1
-        row = RecapRow(report.target.name, status, steps, _reason(report))
-        self.rows.append(row)
-        return row
 
 
 @dataclass(frozen=True)
@@ -95,27 +79,6 @@ class PlayOutcome:
     interrupted: bool
     stopped_reason: str | None
     abandoned: bool
-
-
-def _reason(report: HostReport) -> str:
-    if report.reason:
-        return report.reason
-    for _, result in report.results:
-        if result.status == "failed" and result.error is not None:
-            return f"{result.error.category}: {result.error.message}"
-    return ""
-
-
-def blocked(report: HostReport) -> bool:
-    """Whether the host's last diagnosis found a blocker (for the BLOCKERS exit code)."""
-    from toolkit.facts import HostFacts
-    from toolkit.report.view import step_findings
-
-    for position in reversed(range(len(report.results))):
-        result = report.results[position][1]
-        if isinstance(result.data, HostFacts):
-            return any(f.severity == "blocker" for f in step_findings(report, result, position=position))
-    return False
 
 
 def play(
@@ -154,7 +117,7 @@ def play(
         control=control,
         describe=lambda target: placeholder_steps,
     ):
-        tally.add(report, blocked(report))
+        tally.add(report, has_blockers(report))
         recorder.host_done(report)
         if on_host is not None:
             on_host(report, tally)

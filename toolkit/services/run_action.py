@@ -7,12 +7,13 @@ through :func:`run_planned`; the CLI only decides whether to preview the plan (`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from toolkit.actions import RUN_ID_PARAM, Action
 from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.models import HostReport, Step
+from toolkit.recorder import RunRecorder
 from toolkit.report import ReportOptions
 from toolkit.runner import run_fleet
 from toolkit.settings import ConnectionSettings
@@ -34,14 +35,49 @@ class Fleet(Protocol):
     def with_password(self) -> ConnectionSettings: ...
 
 
+class Review(Protocol):
+    """A second look at hosts whose result may say the action does not concern them (issue 13 item 9).
+
+    ``held``: whether ``report`` needs that look (its recording waits for it); ``decide``: for each held
+    report that the action does not concern, why (host name -> reason), given the run's other reports.
+    It may read the held hosts again (``settings``, ``forks``), and must decide from what they returned,
+    never from message text.
+    """
+
+    def held(self, report: HostReport) -> bool: ...
+
+    def decide(
+        self, held: list[HostReport], others: list[HostReport], settings: ConnectionSettings, forks: int
+    ) -> dict[str, str]: ...
+
+
 @dataclass(frozen=True)
 class ActionPlan:
-    """An action rendered once (its input checked) and the step each host will run."""
+    """An action rendered once (its input checked) and the step each host will run.
+
+    ``skipped``: hosts decided before the run not to concern the action (host name -> why); they are
+    recorded ``skipped`` and never connected to. ``review``: see :class:`Review`.
+    """
 
     action: Action
     run_id: str
     parameters: Mapping[str, Any]
     steps: dict[str, list[Step]]
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    review: Review | None = None
+
+
+def mark_skipped(report: HostReport, reason: str) -> None:
+    """Make ``report`` a host the action did not concern: ``skipped`` with ``reason``, not a failure.
+
+    Its failed step stays in the report as ``skipped`` (the host's error kept beside it, so JSON says
+    what it returned), and the host's status and the exit code no longer count it as failed.
+    """
+    report.skipped_reason = reason
+    report.results = [
+        (step, result.model_copy(update={"status": "skipped"}) if result.status == "failed" else result)
+        for step, result in report.results
+    ]
 
 
 def plan_action(
@@ -77,33 +113,63 @@ def run_planned(
 
     Recorded: run history, and ``--junit``/``--html`` when asked; the end of the run also after Ctrl-C.
     ``on_report`` sees each report before it is recorded (the diagnose service stores its findings there,
-    so the reports and the exit code judge by them). Reports come back in the fleet's order.
+    so the reports and the exit code judge by them). Reports come back in the fleet's order. Hosts in
+    ``plan.skipped`` are recorded ``skipped`` without connecting; reports ``plan.review`` holds are
+    recorded after its decision.
     """
-    from toolkit.report.recorders import report_recorders, run_meta, run_summary
-    from toolkit.report.view import has_blockers
+    from toolkit.report.recorders import report_recorders, run_meta
+    from toolkit.transport.registry import for_settings
 
     settings = fleet.with_password()
+    # A script the transport cannot carry (a secret through JumpCloud Commands) is refused before any host.
+    for_settings(settings).check_sendable(step.rendered for steps in plan.steps.values() for step in steps)
     targets = fleet.targets
     order = {t.name: i for i, t in enumerate(targets)}
     whatif = any(step.whatif for steps in plan.steps.values() for step in steps)
     recorder = report_recorders(fleet.reports, settings=settings, parameters=plan.parameters)
     recorder.start(run_meta(plan.run_id, hosts=len(targets), check_mode=whatif))
     reports: list[HostReport] = []
-    counts: dict[str, int] = {}
+    held: list[HostReport] = []
     interrupted = True
+
+    def record(report: HostReport) -> None:
+        recorder.host_done(report)
+        reports.append(report)
+
     try:
-        for report in run_fleet([(t, plan.steps[t.name]) for t in targets], settings, forks=fleet.forks):
+        for target in targets:
+            if target.name in plan.skipped:
+                record(HostReport(target, skipped_reason=plan.skipped[target.name]))
+        planned = [(t, plan.steps[t.name]) for t in targets if t.name not in plan.skipped]
+        for report in run_fleet(planned, settings, forks=fleet.forks):
             if on_report is not None:
                 on_report(report)
-            recorder.host_done(report)
-            counts[report.status] = counts.get(report.status, 0) + 1
-            reports.append(report)
+            if plan.review is not None and plan.review.held(report):
+                held.append(report)
+            else:
+                record(report)
+        if plan.review is not None and held:
+            for name, reason in plan.review.decide(held, list(reports), settings, fleet.forks).items():
+                mark_skipped(next(r for r in held if r.target.name == name), reason)
         interrupted = False
     finally:
         # Also after Ctrl-C: the hosts that finished stay recorded, and the reports are complete files.
-        exit_code = for_statuses([r.status for r in reports])
-        diagnosed = plan.action.name == "collect_facts"  # blockers are what the diagnosis found
-        if exit_code == ExitCode.OK and diagnosed and any(has_blockers(r) for r in reports):
-            exit_code = ExitCode.BLOCKERS  # what jcfix diagnose exits with
-        recorder.finish(run_summary(counts, exit_code=130 if interrupted else exit_code, interrupted=interrupted))
+        for report in held:
+            record(report)
+        _finish(recorder, plan, reports, interrupted)
     return sorted(reports, key=lambda r: order[r.target.name])
+
+
+def _finish(recorder: RunRecorder, plan: ActionPlan, reports: list[HostReport], interrupted: bool) -> None:
+    """Record how the run ended: its counts and exit code (130 after Ctrl-C)."""
+    from toolkit.report.recorders import run_summary
+    from toolkit.report.view import has_blockers
+
+    counts: dict[str, int] = {}
+    for report in reports:
+        counts[report.status] = counts.get(report.status, 0) + 1
+    exit_code = for_statuses([r.status for r in reports])
+    diagnosed = plan.action.name == "collect_facts"  # blockers are what the diagnosis found
+    if exit_code == ExitCode.OK and diagnosed and any(has_blockers(r) for r in reports):
+        exit_code = ExitCode.BLOCKERS  # what jcfix diagnose exits with
+    recorder.finish(run_summary(counts, exit_code=130 if interrupted else exit_code, interrupted=interrupted))

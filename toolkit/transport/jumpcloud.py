@@ -25,7 +25,7 @@ from toolkit.results import RawOutput
 from toolkit.settings import ConnectionSettings
 from toolkit.templates import RenderedScript
 from toolkit.transport.base import HostTarget, TransportCategory, TransportError
-from toolkit.transport.jumpcloud_wrap import preview, wrap
+from toolkit.transport.jumpcloud_wrap import preview, secret_refusal, wrap
 from toolkit.transport.registry import Transport, register
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,13 @@ class JumpCloudSession:
         command_id: str | None = None
         try:
             system = self._device()
+            if not system.active:
+                # An inactive device would never pick the command up: say so now, not after the TTL.
+                raise TransportError(
+                    "unreachable",
+                    f"{self.target.name}: JumpCloud reports the device inactive (last contact "
+                    f"{system.last_contact or 'never'}): its agent is offline or stopped; nothing was sent",
+                )
             name = f"jcfix {rendered.action} {self.target.name} {secrets.token_hex(3)}"
             command = self._client.post(
                 "/api/commands",
@@ -214,10 +221,10 @@ class JumpCloudSession:
         # Past the TTL a device that never picked the command up will not; past TTL + timeout nothing comes.
         give_up = min(self._expires - 0.5, started + ttl + timeout + self.settings.poll_interval)
         while True:
-            results = self._client.get(f"/api/commands/{command_id}/results") or []
-            mine = [r for r in results if r.get("systemId") == system.id]
+            mine = [r for r in self._results_of(command_id) if r.get("systemId") == system.id]
             if mine:
-                return dict(mine[0])
+                # The list cuts output to 40 characters: the whole result is read by its id.
+                return dict(self._client.get(f"/api/commandresults/{mine[0]['_id']}"))
             if LIVE.should_stop():
                 raise TransportError("unreachable", f"{self.target.name}: interrupted before the device answered")
             if time.monotonic() >= give_up:
@@ -250,10 +257,20 @@ class JumpCloudSession:
             terminating = records.pop()
         return RawOutput(output=[output] if output else [], error_records=records, terminating_error=terminating)
 
+    def _results_of(self, command_id: str) -> list[dict[str, Any]]:
+        """The command's results, as JumpCloud's ``Get-JCCommandResult -ByCommandID`` finds them.
+
+        ``GET /commands/{id}/results`` (``CommandResultByCommandID_Get``) has no ``systemId``, so every page
+        of ``GET /commandresults`` (``CommandResult_List``, items with ``systemId`` and ``workflowId``) is
+        read and kept where ``workflowId`` is the command (TheJumpCloud/support:
+        ``PowerShell/JumpCloud Module/Public/Commands/CommandResults/Get-JCCommandResult.ps1``).
+        """
+        return [r for r in self._client.v1_list("/api/commandresults") if r.get("workflowId") == command_id]
+
     def _delete(self, command_id: str) -> None:
         """Delete the command's results, then the command; a failure is logged with what to delete by hand."""
         try:
-            for result in self._client.get(f"/api/commands/{command_id}/results") or []:
+            for result in self._results_of(command_id):
                 self._client.delete(f"/api/commandresults/{result['_id']}")
             self._client.delete(f"/api/commands/{command_id}")
         except (JumpCloudError, KeyError) as exc:
@@ -286,7 +303,7 @@ def _prepare(settings: ConnectionSettings) -> ConnectionSettings:
     return jumpcloud_settings(settings)
 
 
-TRANSPORT = register(Transport("jumpcloud", JumpCloudSettings, open_session, _prepare, preview))
+TRANSPORT = register(Transport("jumpcloud", JumpCloudSettings, open_session, _prepare, preview, secret_refusal))
 
 __all__ = [
     "TRANSPORT",

@@ -85,20 +85,29 @@ def encode_parameters(parameters: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(parameters, ensure_ascii=False).encode("utf-8")).decode("ascii")
 
 
+def secret_refusal(rendered: RenderedScript) -> str | None:
+    """Why ``rendered`` cannot go through JumpCloud Commands (a secret parameter), or None when it can.
+
+    A command's text is stored in JumpCloud and shown in its console, so no secret may travel in it.
+    """
+    for name, value in rendered.parameters.items():
+        if isinstance(value, Secret):
+            return (
+                f"{rendered.action}: parameter {name} is a secret, and a JumpCloud command's text is stored in "
+                "JumpCloud: run this one over WinRM"
+            )
+    return None
+
+
 def wrap(rendered: RenderedScript, *, whatif: bool = False) -> str:
     """The command text for ``rendered``: fixed prologue, the parameters literal, the script, fixed epilogue.
 
-    Refuses secret parameters: a command's text is stored in JumpCloud and shown in its console.
+    Refuses secret parameters (:func:`secret_refusal`).
     """
-    parameters: dict[str, Any] = {}
-    for name, value in rendered.parameters.items():
-        if isinstance(value, Secret):
-            raise TransportError(
-                "script_failed",
-                f"{rendered.action}: parameter {name} is a secret, and a JumpCloud command's text is stored in "
-                "JumpCloud: run this one over WinRM",
-            )
-        parameters[name] = value
+    reason = secret_refusal(rendered)
+    if reason is not None:
+        raise TransportError("script_failed", reason)
+    parameters: dict[str, Any] = dict(rendered.parameters)
     if whatif:
         parameters["WhatIf"] = True
     body = rendered.script.rstrip("\n")

@@ -9,7 +9,7 @@ does not load pypsrp or the JumpCloud client. The run's settings say which trans
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from toolkit.errors import UsageError
@@ -38,6 +38,8 @@ class Transport:
         open_session: opens a session for one host (nothing may run on the host until the first step).
         prepare: the run's settings made ready to connect (a password, an API key), in the main thread.
         preview: the exact text ``--dry-run`` shows for a rendered script, in check mode or not.
+        refusal: why a rendered script cannot go through this transport (None: it can); asked for every
+            script of a run before anything is sent, so a refusal is bad input (exit 2), not a host failure.
     """
 
     name: str
@@ -45,6 +47,14 @@ class Transport:
     open_session: SessionFactory
     prepare: Callable[[ConnectionSettings], ConnectionSettings]
     preview: Callable[[RenderedScript, bool], str]
+    refusal: Callable[[RenderedScript], str | None] = lambda rendered: None
+
+    def check_sendable(self, scripts: Iterable[RenderedScript]) -> None:
+        """Raise :class:`UsageError` for the first script this transport refuses."""
+        for rendered in scripts:
+            reason = self.refusal(rendered)
+            if reason is not None:
+                raise UsageError(f"--via {self.name}: {reason}")
 
 
 _registry: dict[str, Transport] = {}
