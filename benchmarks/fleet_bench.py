@@ -115,7 +115,7 @@ def client_play(inventory: Path, workdir: Path) -> dict[str, Any]:
     from toolkit.cli.app import app
     from toolkit.history import History
 
-    os.environ.update(JCFIX_USER=LAB_USER, JCFIX_PASSWORD=LAB_PASSWORD, JCFIX_CONFIG=str(workdir / "none.yaml"))
+    os.environ.update(JCFIX_USER=LAB_USER, JCFIX_PASSWORD=LAB_PASSWORD, JCFIX_CONFIG="/dev/null")
     database = workdir / "play-history.sqlite3"
     words = ["play", "takeover-readiness", "-i", str(inventory), "--plain", "--quiet", "--history", str(database)]
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

@@ -104,7 +104,7 @@ def _jcfix_env(directory: Path, api_env: dict[str, str]) -> dict[str, str]:
     """A jcfix subprocess's environment: no user config, 1 s time-to-live and timeout, history in ``directory``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
     env.update(
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+        JCFIX_CONFIG="/dev/null",
         JCFIX_JC_JOURNAL_DIR=str(directory / "journal"),
         JCFIX_JC_POLL_INTERVAL="0.1",
         JCFIX_JC_COMMAND_TTL="1",

@@ -84,13 +84,18 @@ class RegistryEntry(_Strict):
 
 
 class PolicyEntry(_Strict):
-    """A sign-in policy DWORD before the change (``previous`` None: it was not set)."""
+    """A sign-in policy DWORD before the change (``previous`` None: it was not set).
+
+    ``key_existed``: whether the policy key existed before (False: jcfix created it, and undo deletes it again
+    once it is empty); None in older records (and picture-password ones), whose key undo leaves as it is.
+    """
 
     hive: Literal["HKLM"] = "HKLM"
     view: Literal["Registry64"] = "Registry64"
     subkey: Literal["SOFTWARE\\Policies\\Microsoft\\Windows\\System"] = SYSTEM_POLICY_SUBKEY
     name: Literal["AllowDomainPINLogon", "BlockDomainPicturePassword"]
     previous: int | None
+    key_existed: bool | None = None
 
 
 class TaskEntry(_Strict):

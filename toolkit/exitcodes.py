@@ -19,6 +19,10 @@ class ExitCode(IntEnum):
     TIMEOUT = 7  # verify gave up waiting: the account did not appear (or was not taken over) in time
 
 
+# A run stopped by a signal exits 128 + its number (toolkit.signals.exit_code): 130 after Ctrl-C, 143 after
+# SIGTERM, 129 after SIGHUP; its recap, reports and history are complete all the same.
+
+
 def for_statuses(statuses: Collection[str]) -> ExitCode:
     """The exit code for a run whose hosts ended with ``statuses`` (worst first).
 

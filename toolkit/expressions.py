@@ -26,7 +26,8 @@ Either way the result is a *value* that travels as a PSRP parameter, never Power
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,10 +88,27 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+# How deeply brackets, calls and ``not`` may nest: far beyond any real condition, and far below Python's
+# recursion limit (each level is a few parser frames, and evaluating the tree recurses as deep again).
+MAX_DEPTH = 64
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
         self.position = 0
+        self.depth = 0
+
+    @contextmanager
+    def nested(self) -> Iterator[None]:
+        """One level deeper; refuses past :data:`MAX_DEPTH`, so a hostile ``((((...`` is an error, not a crash."""
+        if self.depth >= MAX_DEPTH:
+            raise ExpressionError(f"nested more than {MAX_DEPTH} levels deep (brackets, calls or 'not')")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def peek(self, offset: int = 0) -> tuple[str, str] | None:
         index = self.position + offset
@@ -132,7 +150,8 @@ class _Parser:
 
     def parse_not(self) -> Node:
         if self.accept("not"):
-            return Not(self.parse_not())
+            with self.nested():
+                return Not(self.parse_not())
         return self.parse_compare()
 
     def parse_compare(self) -> Node:
@@ -159,6 +178,15 @@ class _Parser:
         if kind == "string":
             body = value[1:-1]
             return Literal(re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body))
+        if value in ("(", "["):
+            with self.nested():
+                return self.parse_bracket(value)
+        if kind == "name":
+            return self.parse_name(value)
+        raise ExpressionError(f"unexpected {value!r}")
+
+    def parse_bracket(self, value: str) -> Node:
+        """What follows an opening ``(`` or ``[``: a grouped expression or a list."""
         if value == "(":
             node = self.parse_or()
             self.expect(")")
@@ -171,30 +199,37 @@ class _Parser:
                     items.append(self.parse_or())
                 self.expect("]")
             return List(tuple(items))
-        if kind == "name":
-            if value in ("true", "false", "null"):
-                return Literal({"true": True, "false": False, "null": None}[value])
-            if value in _KEYWORDS:
-                raise ExpressionError(f"unexpected {value!r}")
-            if self.accept("("):
-                if value not in FUNCTIONS:
-                    raise ExpressionError(f"unknown function {value!r} (functions: {', '.join(FUNCTIONS)})")
-                args = []
-                if not self.accept(")"):
-                    args.append(self.parse_or())
-                    while self.accept(","):
-                        args.append(self.parse_or())
-                    self.expect(")")
-                return Call(value, tuple(args))
-            parts = [value]
-            while self.accept("."):
-                part = self.peek()
-                if part is None or part[0] not in ("name", "number") or "." in part[1]:
-                    raise ExpressionError(f"expected a name after '.' in {'.'.join(parts)}")
-                self.position += 1
-                parts.append(part[1])
-            return Path(tuple(parts))
         raise ExpressionError(f"unexpected {value!r}")
+
+    def parse_args(self) -> tuple[Node, ...]:
+        """A call's arguments, after its ``(``, up to and with its ``)``."""
+        args: list[Node] = []
+        if not self.accept(")"):
+            args.append(self.parse_or())
+            while self.accept(","):
+                args.append(self.parse_or())
+            self.expect(")")
+        return tuple(args)
+
+    def parse_name(self, value: str) -> Node:
+        """A literal word, a function call or a path, starting with the name ``value``."""
+        if value in ("true", "false", "null"):
+            return Literal({"true": True, "false": False, "null": None}[value])
+        if value in _KEYWORDS:
+            raise ExpressionError(f"unexpected {value!r}")
+        if self.accept("("):
+            if value not in FUNCTIONS:
+                raise ExpressionError(f"unknown function {value!r} (functions: {', '.join(FUNCTIONS)})")
+            with self.nested():
+                return Call(value, self.parse_args())
+        parts = [value]
+        while self.accept("."):
+            part = self.peek()
+            if part is None or part[0] not in ("name", "number") or "." in part[1]:
+                raise ExpressionError(f"expected a name after '.' in {'.'.join(parts)}")
+            self.position += 1
+            parts.append(part[1])
+        return Path(tuple(parts))
 
 
 @dataclass(frozen=True)

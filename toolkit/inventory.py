@@ -14,10 +14,13 @@ YAML::
         port: 5985              # optional
         scheme: http            # optional: http | https
         auth: basic             # optional
-        jc_users: [Jonathan]    # per-host variables
+        jc_users: [Jonathan]    # the JumpCloud usernames expected on this host
+        vars: {site: HQ}        # optional: the host's own variables
 
 A host's variables are the top-level ``vars``, then each of its groups' ``vars`` in the order the groups
-are written, then its own entry (later wins). Its groups are in the variable ``group_names``.
+are written, then its own entry (later wins). Its groups are in the variable ``group_names``. An unknown
+key is refused with the nearest known one, and so is a secret (``password``...) anywhere: secrets come
+from the environment or the keyring, never from an inventory.
 
 CSV (``.csv``), one host per row; the header names the columns::
 
@@ -25,7 +28,8 @@ CSV (``.csv``), one host per row; the header names the columns::
     pc-0001,jonathan;maria,127.0.0.2,5985,http,basic,berlin;laptops,HQ
 
 ``host`` is required; ``jc_users`` and ``groups`` hold several values separated by ``;`` (or ``|``);
-empty cells are not set; any other column becomes a text variable.
+empty cells are not set; any other column becomes a text variable, unless its name is a secret or a
+near miss of a known column (``adress``).
 
 ``--host`` values (``name`` or ``name:port``) make an ad-hoc inventory; ``--limit`` (:func:`apply_limit`)
 narrows either.
@@ -42,13 +46,17 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UsageError
+from toolkit.inventory_keys import refuse_key
+from toolkit.naming import check_jumpcloud_name
 from toolkit.settings import AUTH_METHODS
 from toolkit.textvalues import plural
 from toolkit.transport.base import HostTarget
-from toolkit.yamllines import Locations, describe_path, load_yaml
+from toolkit.yamllines import MAX_INVENTORY_BYTES, Locations, describe_path, load_yaml, read_text_file
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CONNECTION_KEYS = {"address", "port", "scheme", "auth", "ca_cert"}
+_HOST_KEYS = {*_CONNECTION_KEYS, "jc_users", "vars"}
+_CSV_COLUMNS = {*_CONNECTION_KEYS, "host", "jc_users", "groups"}
 # Separators of multi-valued CSV cells (jc_users, groups).
 CSV_LIST_SEPARATORS = re.compile(r"[;|]")
 GROUP_NAMES_VAR = "group_names"
@@ -122,6 +130,11 @@ def _check_connection(values: dict[str, Any], locations: Locations, path: tuple[
         isinstance(jc_users, str) or (isinstance(jc_users, list) and all(isinstance(u, str) for u in jc_users))
     ):
         raise _fail(locations, (*path, "jc_users"), "must be a username or a list of usernames")
+    for name in [jc_users] if isinstance(jc_users, str) else jc_users or []:
+        try:
+            check_jumpcloud_name(name)
+        except ValueError as exc:
+            raise _fail(locations, (*path, "jc_users"), str(exc)) from None
 
 
 def _mapping(value: Any, locations: Locations, path: tuple[str | int, ...], what: str) -> dict[str, Any]:
@@ -130,6 +143,37 @@ def _mapping(value: Any, locations: Locations, path: tuple[str | int, ...], what
     if not isinstance(value, dict):
         raise _fail(locations, path, f"{what} must be a mapping")
     return value
+
+
+def _check_keys(
+    values: dict[str, Any],
+    known: Iterable[str],
+    locations: Locations,
+    path: tuple[str | int, ...],
+    near_only: bool = False,
+    otherwise: str = "",
+) -> None:
+    """Refuse the first key of ``values`` that :func:`~toolkit.inventory_keys.refuse_key` refuses, by line."""
+    for key in values:
+        reason = refuse_key(str(key), known, near_only, otherwise)
+        if reason is not None:
+            raise _fail(locations, (*path, key), reason)
+
+
+def _vars_block(value: Any, locations: Locations, path: tuple[str | int, ...]) -> dict[str, Any]:
+    """A ``vars`` mapping: free variable names, but no secrets and no near misses of connection keys."""
+    block = _mapping(value, locations, path, "vars")
+    _check_keys(block, _HOST_KEYS - {"vars"}, locations, path, near_only=True)
+    _check_connection(block, locations, path)
+    return block
+
+
+def _host_entry(entry: Any, locations: Locations, path: tuple[str | int, ...], name: str) -> dict[str, Any]:
+    """A host's own entry, checked key by key; its ``vars`` come first, its direct keys win over them."""
+    values = _mapping(entry, locations, path, f"host {name!r}")
+    _check_keys(values, _HOST_KEYS, locations, path, otherwise="a host's own variables go under vars:")
+    own = {k: v for k, v in values.items() if k != "vars"}
+    return {**_vars_block(values.get("vars"), locations, (*path, "vars")), **own}
 
 
 def _target(name: str, values: dict[str, Any], locations: Locations, path: tuple[str | int, ...]) -> HostTarget:
@@ -164,7 +208,7 @@ _Merged = dict[str, tuple[dict[str, Any], list[str], tuple[str | int, ...]]]
 
 def load_yaml_inventory(path: Path) -> list[HostTarget]:
     """Hosts from a YAML inventory; errors name the file, the line and the field."""
-    document, locations = load_yaml(path, "inventory")
+    document, locations = load_yaml(path, "inventory", MAX_INVENTORY_BYTES)
     if document is None:
         document = {}
     ca_cert, common = _top_level(document, locations)
@@ -175,8 +219,7 @@ def load_yaml_inventory(path: Path) -> list[HostTarget]:
         _merge_group(group_name, group, common, merged, locations)
     targets = []
     for name, (values, member_groups, where) in merged.items():
-        entry = hosts.get(name)
-        values.update(_mapping(entry, locations, where, f"host {name!r}"))
+        values.update(_host_entry(hosts.get(name), locations, where, name))
         if member_groups:
             values[GROUP_NAMES_VAR] = member_groups
         values.setdefault("ca_cert", ca_cert)
@@ -190,16 +233,13 @@ def _top_level(document: Any, locations: Locations) -> tuple[str | None, dict[st
     """The inventory's top-level checks; returns its ``ca_cert`` and its common ``vars``."""
     if not isinstance(document, dict):
         raise UsageError(f"{locations.where(())}: an inventory is a mapping with 'hosts:' and/or 'groups:'")
-    for key in document:
-        if key not in _TOP_KEYS:
-            raise _fail(locations, (key,), f"unknown key (an inventory has {', '.join(sorted(_TOP_KEYS))})")
+    _check_keys(document, _TOP_KEYS, locations, ())
     if not isinstance(document.get("hosts"), dict) and not document.get("groups"):
         raise UsageError(f"{locations.where(())}: an inventory needs a 'hosts:' mapping or 'groups:' of hosts")
     ca_cert = document.get("ca_cert")
     if ca_cert is not None and not isinstance(ca_cert, str):
         raise _fail(locations, ("ca_cert",), "must be a file path")
-    common = _mapping(document.get("vars"), locations, ("vars",), "vars")
-    _check_connection(common, locations, ("vars",))
+    common = _vars_block(document.get("vars"), locations, ("vars",))
     if "address" in common:
         raise _fail(locations, ("vars", "address"), "an address belongs to one host, not to every host")
     return ca_cert, common
@@ -209,19 +249,15 @@ def _merge_group(group_name: str, group: Any, common: dict[str, Any], merged: _M
     """Add one group's vars and name to each of its members in ``merged`` (members new so far are added)."""
     gpath: tuple[str | int, ...] = ("groups", group_name)
     group = _mapping(group, locations, gpath, f"group {group_name!r}")
-    unknown = set(group) - {"hosts", "vars"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise _fail(locations, (*gpath, key), "unknown key (a group has hosts and vars)")
-    group_vars = _mapping(group.get("vars"), locations, (*gpath, "vars"), "vars")
-    _check_connection(group_vars, locations, (*gpath, "vars"))
+    _check_keys(group, {"hosts", "vars"}, locations, gpath)
+    group_vars = _vars_block(group.get("vars"), locations, (*gpath, "vars"))
     if "address" in group_vars:
         raise _fail(locations, (*gpath, "vars", "address"), "an address belongs to one host, not to a group")
     for member, entry in _group_members(group.get("hosts") or [], locations, gpath).items():
         epath: tuple[str | int, ...] = (*gpath, "hosts", member)
         values, member_groups, _ = merged.setdefault(str(member), ({**common}, [], epath))
         values.update(group_vars)
-        values.update(_mapping(entry, locations, epath, f"host {member!r}"))
+        values.update(_host_entry(entry, locations, epath, str(member)))
         member_groups.append(str(group_name))
 
 
@@ -243,13 +279,7 @@ def _csv_list(cell: str) -> list[str]:
 
 def load_csv_inventory(path: Path) -> list[HostTarget]:
     """Hosts from a CSV inventory (see the module docstring); errors name the file, the line and the column."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read inventory: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(read_text_file(path, "inventory", MAX_INVENTORY_BYTES).splitlines())
     try:
         header = [column.strip() for column in next(reader)]
     except StopIteration:
@@ -258,6 +288,10 @@ def load_csv_inventory(path: Path) -> list[HostTarget]:
         raise UsageError(f"{path}:1: the header has no 'host' column (it reads: {','.join(header)})")
     if len(set(header)) != len(header):
         raise UsageError(f"{path}:1: a column is named twice in the header")
+    for column in header:
+        reason = refuse_key(column, _CSV_COLUMNS, near_only=True)
+        if reason is not None:
+            raise UsageError(f"{path}:1: column {column!r}: {reason.replace('unknown key', 'unknown column')}")
     targets = []
     for row in reader:
         line = reader.line_num
@@ -332,8 +366,10 @@ def apply_limit(
     (:func:`toolkit.services.targeting.run_resolver`). Nothing selected is a :class:`UsageError` naming the
     nearest host and group names.
     """
-    if limit is None or not limit.strip():
+    if limit is None:
         return list(targets)
+    if not limit.strip():
+        raise UsageError("--limit is empty: name hosts or groups (or leave --limit out for every host)")
     patterns = [p.strip() for p in limit.split(",") if p.strip()]
     include = [p for p in patterns if not p.startswith("!")]
     exclude = [p[1:].strip() for p in patterns if p.startswith("!")]

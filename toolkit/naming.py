@@ -8,9 +8,16 @@ is unconfirmed, so it is allowed here and the rename fix never introduces one it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from toolkit.textvalues import needs_escape, printable
 
 WINDOWS_MAX_LENGTH = 20
 WINDOWS_FORBIDDEN = set('"/\\[]:;|=,+*?<>@')
+# What every local account already satisfies, however it was made: the USER_INFO_0 rules, which the account
+# API itself enforces. ``@`` is forbidden only by New-LocalUser's notes, so an account made another way
+# (net user, older tools) may carry one, and --user must still reach it; a *new* name gets every rule.
+EXISTING_FORBIDDEN = WINDOWS_FORBIDDEN - {"@"}
 _JUMPCLOUD_ALLOWED = re.compile(r"^[A-Za-z0-9._-]*$")
 
 
@@ -24,13 +31,77 @@ def windows_name_problems(name: str) -> list[str]:
     bad = sorted({c for c in name if c in WINDOWS_FORBIDDEN})
     if bad:
         problems.append("contains " + " ".join(bad) + " (Windows forbids them)")
-    if any(ord(c) < 32 for c in name):
+    if has_control(name):
         problems.append("contains control characters")
     if set(name) <= {".", " "}:
         problems.append("is only dots or spaces")
     elif name.endswith("."):
         problems.append("ends with a dot")
     return problems
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character no name may carry: C0/C1 controls, DEL, line/paragraph separators,
+    bidi overrides (the characters :func:`toolkit.textvalues.printable` escapes)."""
+    return any(needs_escape(c) for c in text)
+
+
+def existing_name_problems(name: str) -> list[str]:
+    """Why ``name`` cannot be the name of any existing local Windows account (empty when it can)."""
+    if not name.strip():
+        return ["must name an account"]
+    problems = []
+    if len(name) > WINDOWS_MAX_LENGTH:
+        problems.append(f"is {len(name)} characters long (Windows allows {WINDOWS_MAX_LENGTH})")
+    bad = sorted({c for c in name if c in EXISTING_FORBIDDEN})
+    if bad:
+        problems.append("contains " + " ".join(bad) + " (Windows forbids them)")
+    if has_control(name):
+        problems.append("contains control characters")
+    if name.endswith("."):
+        problems.append("ends with a dot")
+    return problems
+
+
+def check_existing_name(value: str) -> None:
+    """Param validator for a name that must already exist on the host (``--user``): ``ValueError`` if it
+    cannot be the name of any local account."""
+    _raise(value, existing_name_problems(value))
+
+
+def check_new_name(value: str) -> None:
+    """Param validator for a name jcfix gives an account (``--to``): a valid JumpCloud *and* Windows name."""
+    _raise(value, name_problems(value))
+
+
+# systemuserput / systemuserreturn ``username``: maxLength 1024 (JumpCloud.SDK.V1.json, jcapi-powershell).
+JUMPCLOUD_NAME_MAX = 1024
+
+
+def check_jumpcloud_name(value: str) -> None:
+    """Param validator for a JumpCloud username to look for (``jc_users``): not empty, no control characters
+    (the rest is what the diagnosis reports on, so it is not refused here)."""
+    if not value.strip():
+        raise ValueError("must name a JumpCloud user, not be empty")
+    if len(value) > JUMPCLOUD_NAME_MAX:
+        raise ValueError(f"is longer than a JumpCloud username can be ({JUMPCLOUD_NAME_MAX} characters)")
+    if has_control(value):
+        _raise(value, ["contains control characters"])
+
+
+def check_each(check: Callable[[str], None]) -> Callable[[list[str]], None]:
+    """A ``string[]`` parameter's validator: ``check`` applied to every value."""
+
+    def check_all(values: list[str]) -> None:
+        for value in values:
+            check(value)
+
+    return check_all
+
+
+def _raise(value: str, problems: list[str]) -> None:
+    if problems:
+        raise ValueError(f"{printable(repr(value))} {'; '.join(problems)}")
 
 
 def jumpcloud_name_problems(name: str) -> list[str]:

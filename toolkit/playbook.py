@@ -38,24 +38,34 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolkit.actions import RUN_ID_PARAM, Action, PseudoAction, get_action, pseudo_actions, registry, remedies
+from toolkit.actions import (
+    RUN_ID_PARAM,
+    Action,
+    Param,
+    PseudoAction,
+    get_action,
+    pseudo_actions,
+    registry,
+    remedies,
+)
 from toolkit.errors import UsageError
 from toolkit.expressions import (
     Expression,
     ExpressionError,
+    Template,
     parse_expression,
     parse_value,
     value_roots,
 )
 from toolkit.textvalues import plural
-from toolkit.yamllines import Locations, describe_path, load_yaml, parse_yaml
+from toolkit.yamllines import Locations, describe_path, load_yaml, parse_yaml, read_text_file
 
 DIAGNOSE = "diagnose"  # the pseudo-action collect_facts declares (toolkit.actions.collect_facts)
 PLAYBOOK_PACKAGE = "toolkit.playbooks"
@@ -91,7 +101,7 @@ class StepSpec(_Strict):
     register_name: str | None = Field(default=None, alias="register")
     loop: list[Any] | str | None = None
     for_each: ForEachFindings | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     continue_on_error: bool = False
 
 
@@ -245,6 +255,34 @@ def _step_action(
     return pseudo, action
 
 
+def _has_placeholder(value: Any) -> bool:
+    if isinstance(value, Template):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_placeholder(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_placeholder(v) for v in value)
+    return False
+
+
+def _check_literals(
+    owner: str, declared: Sequence[Param], params: Mapping[str, Any], locations: Locations, path: tuple[str | int, ...]
+) -> None:
+    """Check each parameter written as a literal by its declared rules, once at load: a bad one would fail on
+    every host. A value with a ``{{ }}`` placeholder is checked when it is rendered on a host."""
+    by_name = {param.name.lower(): param for param in declared}
+    for key, value in params.items():
+        param = by_name.get(str(key).lower())
+        if param is None or _has_placeholder(value):
+            continue
+        try:
+            converted = param.convert(value)
+            if param.validate is not None:
+                param.validate(converted)
+        except ValueError as exc:
+            raise _fail(locations, (*path, key), f"{owner}: parameter {param.name} {exc}") from None
+
+
 def _validate_step(
     index: int, spec: StepSpec, known: set[str], locations: Locations
 ) -> tuple[PlaybookStep, str | None]:
@@ -262,6 +300,9 @@ def _validate_step(
         raise _fail(locations, (*path, "params" if spec.loop is None else "loop"), str(exc)) from None
     for key, value in params.items():
         _check_roots(value_roots(value), in_scope, locations, (*path, "params", key))
+    declared = action or pseudo
+    if declared is not None:
+        _check_literals(declared.name, declared.params, params, locations, (*path, "params"))
     if loop is not None:
         if isinstance(loop, str):
             raise _fail(locations, (*path, "loop"), "must be a list or a '{{ expression }}' giving one")
@@ -343,14 +384,21 @@ def shipped_playbooks() -> list[str]:
 def load_playbook(name_or_path: str) -> Playbook:
     """A playbook from a file, or a shipped one by name (``takeover-readiness`` or ``takeover-readiness.yml``)."""
     path = Path(name_or_path)
-    if path.is_file():
-        document_text = path.read_text(encoding="utf-8")
-        return parse_playbook(document_text, str(path))
+    if _is_file(path.is_file):
+        return parse_playbook(read_text_file(path, "playbook"), str(path))
     root = importlib.resources.files(PLAYBOOK_PACKAGE)
     for candidate in (name_or_path, f"{name_or_path}.yml", f"{name_or_path}.yaml"):
         resource = root.joinpath(candidate)
-        if "/" not in candidate and resource.is_file():
+        if "/" not in candidate and _is_file(resource.is_file):
             return parse_playbook(resource.read_text(encoding="utf-8"), f"{PLAYBOOK_PACKAGE}/{candidate}")
     if path.suffix in (".yml", ".yaml") or "/" in name_or_path:
         load_yaml(path, "playbook")  # raises the file's own error (missing, unreadable)
     raise UsageError(f"no playbook {name_or_path!r} (a file, or one of: {', '.join(shipped_playbooks())})")
+
+
+def _is_file(is_file: Callable[[], bool]) -> bool:
+    """``is_file()`` of a path, false for a name the OS refuses (too long...) rather than an error."""
+    try:
+        return is_file()
+    except OSError:
+        return False

@@ -37,6 +37,7 @@ from pydantic import (
 from toolkit.models import STATUSES as STATUSES
 from toolkit.models import ErrorCategory as ErrorCategory
 from toolkit.models import Status as Status
+from toolkit.textvalues import plural
 
 SCHEMA_VERSION: Final = 1
 
@@ -259,10 +260,11 @@ def _excerpt(text: str, limit: int = 200) -> str:
 def parse_result(action: str, raw: RawOutput, data_model: type[DataT]) -> ResultDocument[DataT]:
     """Turn a script's raw output into a validated document, or a ``failed`` one that says why."""
     if raw.terminating_error is not None:
-        return _host_errors(action, raw, data_model, raw.terminating_error)
+        return _host_errors(action, raw, data_model, f"the script stopped with an error: {raw.terminating_error}")
     if raw.error_records:
         # pypsrp flags only terminating errors; non-terminating records are failures too.
-        return _host_errors(action, raw, data_model, "; ".join(raw.error_records))
+        wrote = f"the script wrote {plural(len(raw.error_records), 'error')}: "
+        return _host_errors(action, raw, data_model, wrote + "; ".join(raw.error_records))
     if len(raw.output) != 1:
         what = "no result document" if not raw.output else f"{len(raw.output)} output objects, expected 1"
         return failed(action, "invalid_result", f"script returned {what}")

@@ -21,9 +21,11 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from toolkit.errors import UsageError
+from toolkit.livehost import LiveChannel
 from toolkit.models import (
     FAILURE_STATUSES,
     SKIPPED_FINDING,
@@ -51,6 +53,7 @@ __all__ = [
     "FleetControl",
     "HostChannel",
     "HostReport",
+    "LiveChannel",
     "RetryPolicy",
     "SessionFactory",
     "Step",
@@ -77,10 +80,17 @@ def run_host(
     session_factory: SessionFactory = _default_session_factory,
     retry: RetryPolicy | None = None,
     stop: threading.Event | None = None,
+    control: FleetControl | None = None,
 ) -> HostReport:
-    """Run ``steps`` in order on one host over one session; never raises for host trouble."""
+    """Run ``steps`` in order on one host over one session; never raises for host trouble.
+
+    With ``control``, its ``stop`` applies and the host's channel is known to it while the host runs.
+    """
     report = HostReport(target)
-    with HostChannel(target, settings, session_factory, retry, stop) as channel:
+    if control is not None:
+        stop = control.stop
+    channel = LiveChannel(target, settings, session_factory, retry, stop)
+    with channel, (control or FleetControl()).track(channel):
         for index, step in enumerate(steps):
             if stop is not None and stop.is_set() and channel.broken is None:
                 for rest in steps[index:]:
@@ -101,8 +111,10 @@ HostWork = Callable[[HostTarget], HostReport]
 
 def parse_serial(spec: str | None) -> list[str]:
     """``--serial`` values: ``N`` or ``N%``, comma-separated (``5%,50%,100%``); raises :class:`UsageError`."""
-    if spec is None or not spec.strip():
+    if spec is None:
         return []
+    if not spec.strip():
+        raise UsageError("--serial is empty: give batch sizes (5 or 5%,50%,100%), or leave it out")
     parts = [p.strip() for p in spec.split(",")]
     for part in parts:
         number = part[:-1] if part.endswith("%") else part
@@ -138,17 +150,55 @@ class FleetControl:
 
     Attributes:
         stop: set it (Ctrl-C) to start no new host; running hosts finish their current step and skip the rest.
-        abandon: set it (a second Ctrl-C) to stop waiting for running hosts; they are reported ``failed``.
+        abandon: set it (a second Ctrl-C) to stop waiting for running hosts; each is reported with what is
+            known of it (:meth:`toolkit.livehost.LiveChannel.partial_report`).
         stopped_reason: why new hosts stopped being started, once they did.
+        signum: the signal that stopped the run (:meth:`request_stop`), else None.
+        channels: the running hosts' channels by host name (what is known of a host the run stops waiting for).
     """
 
     stop: threading.Event = field(default_factory=threading.Event)
     abandon: threading.Event = field(default_factory=threading.Event)
     stopped_reason: str | None = None
+    signum: int | None = None
+    channels: dict[str, HostChannel] = field(default_factory=dict)
+    _abandon_at: float | None = field(default=None, init=False, repr=False)
 
     @property
     def interrupted(self) -> bool:
         return self.stop.is_set()
+
+    def request_stop(self, signum: int, reason: str | None = None, grace_s: float | None = None) -> bool:
+        """A stop request (a signal): the first stops new hosts, the next stops waiting; True once abandoned.
+
+        ``reason`` names the stop in the skipped hosts' reports (default: "interrupted before it started");
+        with ``grace_s``, running hosts get that long before the run stops waiting for them.
+        """
+        if self.stop.is_set():
+            self.abandon.set()
+            return True
+        self.signum = signum
+        if reason is not None and self.stopped_reason is None:
+            self.stopped_reason = reason
+        if grace_s is not None:
+            self._abandon_at = time.monotonic() + grace_s
+        self.stop.set()
+        return False
+
+    def abandoning(self) -> bool:
+        """Whether to stop waiting for running hosts: asked to, or the grace after a stop has run out."""
+        if self._abandon_at is not None and time.monotonic() >= self._abandon_at:
+            self.abandon.set()
+        return self.abandon.is_set()
+
+    @contextmanager
+    def track(self, channel: HostChannel) -> Iterator[HostChannel]:
+        """Know ``channel`` while its host runs (a report of what is known, should the run stop waiting)."""
+        self.channels[channel.target.name] = channel
+        try:
+            yield channel
+        finally:
+            self.channels.pop(channel.target.name, None)
 
 
 def _counts_as_failure(report: HostReport) -> bool:
@@ -279,15 +329,20 @@ def _collect_overdue(
         if future.running():
             started.setdefault(future, now)
         overdue = now - started.get(future, now) > grace
-        if not (overdue or control.abandon.is_set()):
+        if not (overdue or control.abandoning()):
             continue
         running.pop(future)
         started.pop(future, None)
+        channel = control.channels.get(target.name)
         if overdue:
             message = f"{target.name}: no answer within the per-host deadline"
             finished.append(_synthesised(target, describe, category="unreachable", message=message))
         elif future.cancel():
-            finished.append(_synthesised(target, describe, status_reason="interrupted before it started"))
+            reason = control.stopped_reason or "interrupted before it started"
+            finished.append(_synthesised(target, describe, status_reason=reason))
+        elif isinstance(channel, LiveChannel):
+            # Still running: record what is known (a change that was sent is never recorded as untouched).
+            finished.append(channel.partial_report(describe(target), control.stopped_reason or "interrupted"))
         else:
             message = "interrupted while running: the last step may or may not have completed"
             finished.append(_synthesised(target, describe, category="script_failed", message=message))
@@ -322,21 +377,25 @@ def run_fleet(
     forks: int = 32,
     session_factory: SessionFactory = _default_session_factory,
     retry: RetryPolicy | None = None,
+    control: FleetControl | None = None,
 ) -> Iterator[HostReport]:
     """Run each host's steps with at most ``forks`` hosts at once; yields reports as hosts finish.
 
     Every planned host yields exactly one report, including hosts whose worker outlived the
     deadline (reported ``unreachable``) and hosts whose worker raised unexpectedly (``failed``).
+    ``control``: stop requests (see :class:`FleetControl`).
     """
     steps_of = {target.name: steps for target, steps in plan}
+    control = control or FleetControl()
 
     def work(target: HostTarget) -> HostReport:
-        return run_host(target, steps_of[target.name], settings, session_factory, retry)
+        return run_host(target, steps_of[target.name], settings, session_factory, retry, control=control)
 
     yield from run_hosts(
         [target for target, _ in plan],
         work,
         forks=forks,
         deadline_s=settings.deadline,
+        control=control,
         describe=lambda target: steps_of[target.name],
     )

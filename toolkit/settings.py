@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-import yaml
 
 from toolkit.errors import UsageError
 from toolkit.secrets import Secret
-from toolkit.textvalues import parse_bool
+from toolkit.textvalues import parse_bool, printable
+from toolkit.yamllines import load_yaml
 
 Scheme = Literal["http", "https"]
 
@@ -73,9 +74,11 @@ class ConnectionSettings:
             raise UsageError(f"auth must be one of {', '.join(AUTH_METHODS)}, not {self.auth!r}")
         if self.port is not None and not 1 <= self.port <= 65535:
             raise UsageError(f"port must be 1..65535, not {self.port}")
-        for name in ("connect_timeout", "read_timeout", "deadline"):
-            if getattr(self, name) <= 0:
-                raise UsageError(f"{name.replace('_', '-')} must be more than 0 seconds")
+        for name in ("connect_timeout", "read_timeout", "deadline", "operation_timeout"):
+            # nan compares false with everything, so "<= 0" alone would let it (and inf) through.
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise UsageError(f"{name.replace('_', '-')} must be more than 0 seconds (finite), not {value!r}")
         if self.operation_timeout < 1:
             raise UsageError("operation-timeout must be at least 1 second")
         if self.read_timeout <= self.operation_timeout:
@@ -126,29 +129,64 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
 
 
 def default_config_path() -> Path:
+    """The config file: ``JCFIX_CONFIG``, else ``config.yaml`` in the user's config folder."""
     return Path(os.environ.get("JCFIX_CONFIG") or Path(platformdirs.user_config_dir("jcfix")) / "config.yaml")
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
-    """Settings from a YAML config file (``connection:`` mapping); a missing default file is empty."""
-    if not path.exists():
-        return {}
+def load_config_file(path: Path, *, required: bool = False) -> dict[str, Any]:
+    """Settings from a YAML config file (``connection:`` mapping).
+
+    A missing file is empty only when it is the default location; one named by ``--config`` or
+    ``JCFIX_CONFIG`` (``required``) must exist, so a typo in its name is not silently ignored.
+    """
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
-    section = document.get("connection", {}) if isinstance(document, dict) else None
+        present = path.exists()
+    except OSError:  # a name the OS refuses (too long...): reading it below says why
+        present = True
+    if not present:
+        if required:
+            raise UsageError(f"{printable(path)}: no such config file")
+        return {}
+    document, locations = load_yaml(path, "config file")
+    document = {} if document is None else document
+    if not isinstance(document, dict):
+        raise UsageError(f"{locations.where(())}: a config file is a mapping with 'connection:'")
+    for key in document:
+        if key != "connection":
+            hint = (
+                "settings go under connection:" if str(key).replace("-", "_") in _FIELD_TYPES else "known: connection"
+            )
+            raise UsageError(f"{locations.where((key,))}: unknown key {key!r} ({hint})")
+    section = document.get("connection") or {}
     if not isinstance(section, dict):
-        raise UsageError(f"{path}: 'connection' must be a mapping of settings")
+        raise UsageError(f"{locations.where(('connection',))}: 'connection' must be a mapping of settings")
     values: dict[str, Any] = {}
     for key, value in section.items():
         name = str(key).replace("-", "_")
+        where = locations.where(("connection", key))
         if name == "password":
-            raise UsageError(f"{path}: passwords are not read from files; use JCFIX_PASSWORD or the keyring")
+            raise UsageError(f"{where}: passwords are not read from files; use JCFIX_PASSWORD or the keyring")
         if name not in _FIELD_TYPES:
-            raise UsageError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(_FIELD_TYPES))})")
-        values[name] = _coerce(name, value, str(path))
+            raise UsageError(f"{where}: unknown setting {key!r}{_nearest(name, _FIELD_TYPES)}")
+        values[name] = _coerce(name, value, where)
     return values
+
+
+def _nearest(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean X?)`` with the nearest known name, else `` (known: ...)``."""
+    import difflib
+
+    near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]}?)" if near else f" (known: {', '.join(sorted(known))})"
+
+
+def check_ca_cert(path: str, origin: str = "--ca-cert") -> None:
+    """Refuse (:class:`UsageError`) a CA bundle that is missing or unreadable, once, before anything connects."""
+    try:
+        with open(path, "rb") as stream:
+            stream.read(1)
+    except OSError as exc:
+        raise UsageError(f"{origin} {printable(path)}: cannot read the CA bundle: {exc.strerror or exc}") from None
 
 
 def load_settings(
@@ -159,7 +197,9 @@ def load_settings(
 ) -> ConnectionSettings:
     """Settings from flags, then environment, then the config file, then defaults."""
     environ = os.environ if environ is None else environ
-    values = load_config_file(config_path or default_config_path())
+    named = environ.get("JCFIX_CONFIG")  # named by the user: it must exist, as with --config
+    path = config_path or (Path(named) if named else default_config_path())
+    values = load_config_file(path, required=config_path is not None or bool(named))
     for env_name, name in _ENV_FIELDS.items():
         if environ.get(env_name):
             values[name] = _coerce(name, environ[env_name], env_name)

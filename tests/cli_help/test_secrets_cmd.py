@@ -52,7 +52,7 @@ class TtyInput(io.StringIO):
 def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     for name in ("JCFIX_USER", "JCFIX_PASSWORD", "JCFIX_JC_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("JCFIX_CONFIG", "/nonexistent/jcfix-config.yaml")
+    monkeypatch.setenv("JCFIX_CONFIG", "/dev/null")
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
@@ -181,7 +181,7 @@ def test_delete_removes_the_entry_once(memory_keyring: MemoryKeyring, capsys: py
 def test_a_locked_keyring_is_one_line_without_the_value(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("JCFIX_CONFIG", "/nonexistent/jcfix-config.yaml")
+    monkeypatch.setenv("JCFIX_CONFIG", "/dev/null")
     previous = keyring.get_keyring()
     keyring.set_keyring(LockedKeyring())
     try:

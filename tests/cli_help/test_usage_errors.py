@@ -15,7 +15,7 @@ import pytest
 
 def jcfix(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
-    env.update(JCFIX_CONFIG="/nonexistent/jcfix-config.yaml", COLUMNS="80")
+    env.update(JCFIX_CONFIG="/dev/null", COLUMNS="80")
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env, timeout=60
     )

@@ -140,7 +140,7 @@ def run_env() -> dict[str, str]:
     from toolkit.lab.fleet import LAB_PASSWORD, LAB_USERNAME
 
     return {
-        "JCFIX_CONFIG": "/nonexistent/jcfix-config.yaml",
+        "JCFIX_CONFIG": "/dev/null",
         "JCFIX_USER": LAB_USERNAME,
         "JCFIX_PASSWORD": LAB_PASSWORD,
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",

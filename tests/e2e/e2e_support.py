@@ -39,7 +39,7 @@ def run_jcfix(*args: str, env: dict[str, str] | None = None, timeout: float = 12
     """``jcfix ARGS`` in a subprocess, with the lab's credentials and no user config."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     base.update(
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+        JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,
         JCFIX_PASSWORD=LAB_PASSWORD,
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",

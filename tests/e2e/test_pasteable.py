@@ -27,7 +27,7 @@ def _jcfix(*args: str) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS`` with the password in the environment, the sign-in account NOT (it must be carried)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     env.update(
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+        JCFIX_CONFIG="/dev/null",
         JCFIX_PASSWORD=LAB_PASSWORD,
         JCFIX_NEW_PASSWORD="Correct-Horse-42!",
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",

@@ -167,12 +167,13 @@ def test_msa_password_policy_is_checked_before_the_unlink(start_lab: Callable[..
     lab = one_host(start_lab, "win_faults", "lab-win-password-policy", tmp_path)
     host = lab.host("lab-win-password-policy")
     original = readback.fingerprint(host)
-    args = ["--user", "maria", "--method", "unlink", "--accept-data-loss", "--run-id", "m-9"]
-    code, refused = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "short"})
+    args = ["--user", "maria", "--method", "unlink", "--accept-data-loss"]
+    code, refused = fix(lab, "convert-msa", *args, "--run-id", "m-9", env={"JCFIX_NEW_PASSWORD": "short"})
     assert (code, refused["error"]["category"]) == (ExitCode.FAILED, "invalid_input")
     assert "is shorter than the minimum length (14)" in refused["error"]["message"]
     assert readback.fingerprint(host) == original
-    code, failed = fix(lab, "convert-msa", *args, env={"JCFIX_NEW_PASSWORD": "Long-Enough-Pa55word!"})
+    accepted = {"JCFIX_NEW_PASSWORD": "Long-Enough-Pa55word!"}
+    code, failed = fix(lab, "convert-msa", *args, "--run-id", "m-10", env=accepted)
     assert (code, failed["status"], failed["changed"]) == (ExitCode.FAILED, "failed", True)
     assert len(failed["data"]["backups"]) == 2
     # Set-LocalUser's own message when the SAM refuses the password (NetUserSetInfo's NERR_PasswordTooShort).

@@ -20,7 +20,7 @@ def jcfix_env(tmp_path: Path) -> dict[str, str]:
     """The environment a jcfix subprocess runs with: lab credentials, no user config, history in tmp."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     env.update(
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+        JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,
         JCFIX_PASSWORD=LAB_PASSWORD,
         JCFIX_HISTORY=str(tmp_path / "history.db"),

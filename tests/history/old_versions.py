@@ -2,8 +2,9 @@
 
 Each writer opens the file the way that version's ``connect`` did (WAL, its DDL from
 ``versions/vN_schema.sql``, then ``PRAGMA user_version = N``) and writes the rows with that version's own
-statements (copied from ``git show e780d23:toolkit/history.py`` for 1, ``57adb48`` for 2): the run row at
-start, then each host and its steps, then the outcome. Version 1 had no ``hosts.changed``.
+statements (copied from ``git show e780d23:toolkit/history.py`` for 1, ``57adb48`` for 2, and
+``toolkit/history/store.py`` for 3): the run row at start, then each host and its steps, then the outcome.
+Version 1 had no ``hosts.changed``; version 3 added ``steps.findings`` (NULL for these steps).
 
 The runs cover what a reader must get right: a fix that changed one host, changed then failed on another,
 and could not reach a third (https, Kerberos, a CA file); a check run (nothing touched); the same run id
@@ -121,12 +122,13 @@ def _write_host(db: sqlite3.Connection, version: int, seq: int, position: int, h
                 " port, scheme, auth, ca_cert, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, position, name, status, reason, touched, changed, address, port, scheme, auth, ca_cert, finished),
             )
-        rows = [(seq, name, i, *step) for i, step in enumerate(steps)]
-        db.executemany("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        # Version 3 added steps.findings: none of these steps is a diagnosis the run showed, so NULL.
+        rows = [(seq, name, i, *step, *((None,) if version >= 3 else ())) for i, step in enumerate(steps)]
+        db.executemany(f"INSERT OR REPLACE INTO steps VALUES ({', '.join('?' * len(rows[0]))})", rows)
 
 
 def write_history(path: Path, version: int) -> None:
-    """Write :data:`RUNS` into a new file at ``path`` as jcfix schema ``version`` (1 or 2) did."""
+    """Write :data:`RUNS` into a new file at ``path`` as jcfix schema ``version`` (1, 2 or 3) did."""
     db = _open(path, version)
     try:
         for run, finish, hosts in RUNS:

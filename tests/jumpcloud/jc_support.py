@@ -30,7 +30,7 @@ class JcLab:
     def env(self, **extra: str) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
         base.update(
-            JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+            JCFIX_CONFIG="/dev/null",
             JCFIX_USER=LAB_USERNAME,
             JCFIX_PASSWORD=LAB_PASSWORD,
             JCFIX_JC_JOURNAL_DIR=str(self.journal),

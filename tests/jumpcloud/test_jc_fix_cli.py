@@ -58,19 +58,19 @@ def run_rows(lab: JcLab, run_id: str) -> list[tuple[bool, str, bool, str]]:
 
 def test_unlock_dry_run_check_apply_again_history_and_undo(lab: JcLab) -> None:
     user_id = lab.api.directory.user_id("lou")
-    args = ("fix", "jc-unlock", "--jc-user", "lou", "--run-id", "unlock-1")
+    args = ("fix", "jc-unlock", "--jc-user", "lou")  # one run id per run: a run id names one run
 
-    dry = lab.jcfix(*args, "--dry-run", JCFIX_JC_API_KEY="")  # no key needed: nothing is sent
+    dry = lab.jcfix(*args, "--run-id", "unlock-d", "--dry-run", JCFIX_JC_API_KEY="")  # no key needed: nothing is sent
     assert dry.returncode == 0 and lab.api.seen == [], dry.stderr
     assert "POST /api/systemusers/{id of lou}/unlock" in dry.stdout
     assert "GET /api/systemusers?filter=username%3A%24eq%3Alou" in dry.stdout
     assert all(len(line) <= 80 for line in dry.stdout.splitlines())
 
-    check = lab.jcfix(*args, "--check", "-o", "json")
+    check = lab.jcfix(*args, "--run-id", "unlock-c", "--check", "-o", "json")
     assert check.returncode == 5 and outcome(check)["status"] == "changed" and outcome(check)["check_mode"]
     assert lab.api.directory.users[user_id]["account_locked"] is True and writes_seen(lab) == []
 
-    apply = lab.jcfix(*args, "-o", "json")
+    apply = lab.jcfix(*args, "--run-id", "unlock-1", "-o", "json")
     assert apply.returncode == 5, apply.stderr
     assert outcome(apply)["after"]["account_locked"] is False
     assert lab.api.directory.users[user_id]["account_locked"] is False
@@ -78,18 +78,19 @@ def test_unlock_dry_run_check_apply_again_history_and_undo(lab: JcLab) -> None:
     (entry,) = json.loads((lab.journal / "unlock-1.json").read_text())["entries"]
     assert entry["change"] == "unlock" and entry["outcome"] == "applied" and entry["undoable"] is False
 
-    again = lab.jcfix(*args, "-o", "json")
+    again = lab.jcfix(*args, "--run-id", "unlock-2", "-o", "json")
     assert again.returncode == 0 and outcome(again)["status"] == "ok"
     assert len(writes_seen(lab)) == 1  # the second apply sent nothing
+    reused = lab.jcfix(*args, "--run-id", "unlock-1")
+    assert reused.returncode == 2 and "unlock-1" in reused.stderr  # a run id names one run
 
-    assert run_rows(lab, "unlock-1") == [
-        (True, "jumpcloud", False, "changed"),
-        (False, "jumpcloud", True, "changed"),
-        (False, "jumpcloud", False, "ok"),
-    ]
+    assert run_rows(lab, "unlock-c") == [(True, "jumpcloud", False, "changed")]
+    assert run_rows(lab, "unlock-1") == [(False, "jumpcloud", True, "changed")]
+    assert run_rows(lab, "unlock-2") == [(False, "jumpcloud", False, "ok")]
     listed = lab.jcfix("runs", "list")
     rows = [line.strip("│┃ ").split() for line in listed.stdout.splitlines()]
-    assert listed.returncode == 0 and sum(row[:1] == ["unlock-1"] for row in rows) == 3, listed.stdout
+    found = {rid: sum(row[:1] == [rid] for row in rows) for rid in ("unlock-c", "unlock-1", "unlock-2")}
+    assert listed.returncode == 0 and found == {"unlock-c": 1, "unlock-1": 1, "unlock-2": 1}, listed.stdout
     shown = lab.jcfix("runs", "show", "unlock-1")
     assert shown.returncode == 0 and "jumpcloud" in shown.stdout and "jc-unlock lou" in shown.stdout
 
@@ -103,7 +104,7 @@ def test_unlock_dry_run_check_apply_again_history_and_undo(lab: JcLab) -> None:
 def test_bind_check_apply_provisions_again_ok_and_undo_unbinds(lab: JcLab) -> None:
     key = lab.host("lab-jc-unbound").agent.system_key
     user_id = lab.api.directory.user_id("ursula")
-    args = ("fix", "jc-bind", "--jc-user", "ursula", "--system-id", key, "--run-id", "bind-1", "-o", "json")
+    args = ("fix", "jc-bind", "--jc-user", "ursula", "--system-id", key, "-o", "json")
     assert ("NOT_BOUND_TO_DEVICE", "ursula") in codes_on(lab, "lab-jc-unbound")
 
     dry = lab.jcfix(*args[:-2], "--dry-run")
@@ -114,7 +115,7 @@ def test_bind_check_apply_provisions_again_ok_and_undo_unbinds(lab: JcLab) -> No
     check = lab.jcfix(*args, "--check")
     assert check.returncode == 5 and outcome(check)["planned"] and user_id not in lab.api.directory.bindings[key]
 
-    apply = lab.jcfix(*args)
+    apply = lab.jcfix(*args, "--run-id", "bind-1")
     assert apply.returncode == 5 and outcome(apply)["after"]["bound"] is True, apply.stdout + apply.stderr
     assert user_id in lab.api.directory.bindings[key]
     lab.agent_sync("lab-jc-unbound")  # the agent's next check-in, now rather than in a few seconds
@@ -157,7 +158,7 @@ def test_bind_bad_system_key_is_refused_before_anything_connects(lab: JcLab) -> 
 
 def test_suspended_user_only_with_the_flag_then_undo_suspends_again(lab: JcLab) -> None:
     user_id = lab.api.directory.user_id("sam")
-    base = ("fix", "jc-activate", "--jc-user", "sam", "--run-id", "sam-1", "-o", "json")
+    base = ("fix", "jc-activate", "--jc-user", "sam", "-o", "json")
     refused = lab.jcfix(*base)
     assert refused.returncode == 3 and "--reactivate-suspended" in outcome(refused)["error"]["message"]
     args = (*base, "--reactivate-suspended")
@@ -165,7 +166,7 @@ def test_suspended_user_only_with_the_flag_then_undo_suspends_again(lab: JcLab) 
     assert check.returncode == 5 and "sign in again everywhere JumpCloud manages" in outcome(check)["planned"][0]
     assert lab.api.directory.users[user_id]["state"] == "SUSPENDED"
 
-    apply = lab.jcfix(*args)
+    apply = lab.jcfix(*args, "--run-id", "sam-1")
     assert apply.returncode == 5 and outcome(apply)["after"]["state"] == "ACTIVATED", apply.stdout + apply.stderr
     assert lab.api.directory.users[user_id]["state"] == "ACTIVATED"
     assert ("JC_USER_SUSPENDED", "sam") not in codes_on(lab, "lab-jc-suspended")

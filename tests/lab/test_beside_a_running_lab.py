@@ -46,7 +46,7 @@ def _jcfix(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     """``jcfix ARGS`` in a subprocess with the lab's credentials, no user config and ``env`` on top."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
     base.update(
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+        JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,
         JCFIX_PASSWORD=LAB_PASSWORD,
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",

@@ -75,7 +75,7 @@ def test_junit_is_one_suite_with_a_testcase_per_host_and_step(tmp_path: Path) ->
     assert "CASE_MISMATCH" in (case_failure.text or "")
     broken = cases[3].find("failure")
     assert broken is not None and broken.get("type") == "script_failed"
-    assert broken.get("message") == "Access <denied> & "  # escaped, and the control character dropped
+    assert broken.get("message") == "Access <denied> & \\x07"  # XML-escaped, the control character shown as \x07
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["hosts_unreachable"] == "1" and properties["user"] == "tester"
     assert not list(path.parent.glob(".*")), "the spool files are removed"
@@ -142,5 +142,5 @@ def test_html_is_self_contained_with_summary_filters_and_fix_commands(tmp_path: 
     assert page.options["filter-status"] == ["", "ok", "changed", "pending", "failed", "unreachable", "skipped"]
     assert {"CASE_MISMATCH", "TAKEN_OVER"} <= set(page.options["filter-code"])
     assert "jcfix fix rename --host pc-case --user jonathan --to Jonathan" in page.fixes
-    assert "Access &lt;denied&gt; &amp; </td>" in text  # host text is escaped, never markup; control characters dropped
+    assert "Access &lt;denied&gt; &amp; \\x07</td>" in text  # host text is escaped, never markup; \x07 shown as such
     assert "max-fail-percent 10% reached" in text

@@ -14,7 +14,7 @@ def jcfix(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     import os
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
-    base["JCFIX_CONFIG"] = "/nonexistent/jcfix-config.yaml"
+    base["JCFIX_CONFIG"] = "/dev/null"
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args],
         capture_output=True,

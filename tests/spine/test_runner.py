@@ -91,7 +91,8 @@ def test_every_host_gets_exactly_one_report_and_failures_stay_local() -> None:
     assert reports["pc-ok-1"].status == reports["pc-ok-2"].status == "ok"
     assert reports["pc-auth"].results[0][1].error.category == "auth_failed"  # type: ignore[union-attr]
     assert reports["pc-bad"].results[0][1].error.category == "invalid_result"  # type: ignore[union-attr]
-    assert reports["pc-err"].results[0][1].error.message == "Access is denied"  # type: ignore[union-attr]
+    # jcfix's words, then the host's own text (issue 15 item 7)
+    assert reports["pc-err"].results[0][1].error.message == "the script wrote 1 error: Access is denied"  # type: ignore[union-attr]
     assert reports["pc-bug"].status == "failed"
     assert "internal error" in reports["pc-bug"].results[0][1].error.message  # type: ignore[union-attr]
     assert sorted(FakeSession.closed) == sorted(names)

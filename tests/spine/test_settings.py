@@ -12,7 +12,9 @@ from toolkit.settings import ConnectionSettings, load_settings, resolve_password
 
 
 def _no_config(tmp_path: Path) -> Path:
-    return tmp_path / "absent.yaml"
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    return empty
 
 
 def test_defaults_are_safe(tmp_path: Path) -> None:
@@ -54,7 +56,7 @@ def test_invalid_settings_are_one_line_usage_errors(tmp_path: Path, flags: dict,
 def test_config_file_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("connection:\n  prot: 5985\n")
-    with pytest.raises(UsageError, match=r"config.yaml: unknown setting 'prot'"):
+    with pytest.raises(UsageError, match=r"config.yaml:2: unknown setting 'prot' \(did you mean port\?\)"):
         load_settings({}, environ={}, config_path=config)
     config.write_text("connection:\n  password: hunter2\n")
     with pytest.raises(UsageError, match="passwords are not read from files") as info:

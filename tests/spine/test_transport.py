@@ -138,7 +138,7 @@ def test_classification_of_name_resolution_failure() -> None:
             raise requests.exceptions.ConnectionError("failed") from cause
     except requests.exceptions.ConnectionError as exc:
         error = classify(exc, host="pc-x")
-    assert (error.category, error.message) == ("unreachable", "pc-x: name does not resolve")
+    assert (error.category, error.message) == ("unreachable", "pc-x: name does not resolve: Name or service not known")
 
 
 def test_basic_over_http_is_refused_off_loopback() -> None:

@@ -17,8 +17,10 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +47,10 @@ class HostScriptError(AssertionError):
     """A script the test ran on the host directly failed (its error records, as text)."""
 
 
+_EMPTY_CONFIG = Path(tempfile.gettempdir()) / "jcfix-test-empty-config.yaml"
+_EMPTY_CONFIG.write_text("{}\n", encoding="utf-8")
+
+
 def jcfix(
     *args: str, user: str | None = None, password: str | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -53,7 +59,7 @@ def jcfix(
     base.update(
         JCFIX_USER=user if user is not None else os.environ.get("JCFIX_TEST_USER", ""),
         JCFIX_PASSWORD=password if password is not None else os.environ.get("JCFIX_TEST_PASSWORD", ""),
-        JCFIX_CONFIG="/nonexistent/jcfix-config.yaml",
+        JCFIX_CONFIG=str(_EMPTY_CONFIG),  # the admin's own config does not apply (a real file: no /dev/null on Windows)
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
         COLUMNS="200",
     )

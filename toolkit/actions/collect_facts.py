@@ -11,15 +11,22 @@ from typing import Any
 
 from toolkit.actions import Action, Param, PseudoAction
 from toolkit.facts import HostFacts
+from toolkit.naming import check_each, check_jumpcloud_name
 
 LOG_TAIL_LIMIT = 256 * 1024
 INSTALL_DIR = "C:\\Program Files\\JumpCloud"
+LOG_LINES_LIMIT = 10_000  # more than a 256 KiB tail can hold
 CONTRIB = INSTALL_DIR + "\\Plugins\\Contrib"
 
 
 def _check_tail(value: int) -> None:
     if not 0 <= value <= LOG_TAIL_LIMIT:
         raise ValueError(f"must be between 0 and {LOG_TAIL_LIMIT}")
+
+
+def _check_log_lines(value: int) -> None:
+    if not 0 <= value <= LOG_LINES_LIMIT:
+        raise ValueError(f"must be between 0 and {LOG_LINES_LIMIT}")
 
 
 def raw_file(path: str, body: bytes | None, limit: int, *, tail: bool = False) -> dict[str, Any]:
@@ -60,7 +67,17 @@ PSEUDO_ACTION = PseudoAction(
     summary="collect_facts, then the diagnosis: device facts, JumpCloud's side and the rules (read-only)",
     runs="collect_facts",
     params=(
-        Param("jc_users", kind="string[]", help="the JumpCloud usernames to check (default: the host's jc_users)"),
-        Param("log_lines", kind="int", help="how many ERROR/WARN lines of the agent log the diagnosis keeps"),
+        Param(
+            "jc_users",
+            kind="string[]",
+            help="the JumpCloud usernames to check (default: the host's jc_users)",
+            validate=check_each(check_jumpcloud_name),
+        ),
+        Param(
+            "log_lines",
+            kind="int",
+            help=f"how many ERROR/WARN lines of the agent log the diagnosis keeps (0-{LOG_LINES_LIMIT})",
+            validate=_check_log_lines,
+        ),
     ),
 )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.actions import Action, Param
+from toolkit.naming import check_each, check_existing_name
 
 
 class LocalUser(BaseModel):
@@ -38,7 +39,11 @@ ACTION = Action(
     template="list_users.ps1.j2",
     version=1,
     summary="List local user accounts with SID, PrincipalSource, profile and sign-in state.",
-    params=(Param("Name", kind="string[]", help="only these usernames (any case)"),),
+    params=(
+        Param(
+            "Name", kind="string[]", help="only these usernames (any case)", validate=check_each(check_existing_name)
+        ),
+    ),
     result_model=ListUsersData,
     changes_state=False,
     options={"localaccounts_fallback": True},

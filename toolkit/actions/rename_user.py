@@ -8,14 +8,7 @@ from toolkit.actions._fixbase import (
     run_id_param,
     user_param,
 )
-from toolkit.naming import name_problems
-
-
-def _check_new_name(value: str) -> None:
-    problems = name_problems(value)
-    if problems:
-        raise ValueError(f"{value!r} {'; '.join(problems)}")
-
+from toolkit.naming import check_new_name
 
 ACTION = Action(
     name="rename_user",
@@ -29,7 +22,7 @@ ACTION = Action(
             required=True,
             flag=("--to", "--to-jc-user"),
             help="the exact JumpCloud username",
-            validate=_check_new_name,
+            validate=check_new_name,
         ),
         run_id_param(),
         Param("Force", kind="bool", flag="--force", help="rename even while the user is signed in"),

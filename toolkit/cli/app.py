@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -18,6 +19,8 @@ from toolkit.cli.completion import attach_completers
 from toolkit.cli.helptext import polish
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
+from toolkit.signals import StoppedBySignal
+from toolkit.textvalues import printable
 
 app = typer.Typer(
     name="jcfix",
@@ -129,7 +132,7 @@ def usage_line(exc: UsageError, root: click.Command | None = None, args: list[st
     if where.startswith("secrets") and "unexpected extra argument" in message:
         # Someone typed the secret itself: click would echo it back.
         message = "give the value at the prompt or with --stdin"
-    line = f"jcfix: error: {where + ': ' if where else ''}{message}"
+    line = f"jcfix: error: {where + ': ' if where else ''}{printable(message)}"
     hint = f" (see '{path} --help')"
     return line + hint if len(line + hint) <= 80 else line
 
@@ -153,19 +156,26 @@ def main(argv: list[str] | None = None) -> None:
         print(usage_line(exc, command, args), file=sys.stderr)
         code = ExitCode.USAGE
     except TyperException as exc:  # typer's other errors (a file it could not open)
-        print(f"jcfix: error: {exc.format_message()}", file=sys.stderr)
+        print(f"jcfix: error: {printable(exc.format_message())}", file=sys.stderr)
         code = ExitCode.USAGE
+    except StoppedBySignal as exc:  # the run ended as asked: its hosts and reports are recorded
+        print(f"jcfix: {exc}", file=sys.stderr)
+        code = exc.exit_code
     except JcfixError as exc:
-        if debug:
-            raise
-        print(f"jcfix: error: {exc}", file=sys.stderr)
+        if debug:  # the traceback, then the same line and the same code as without --debug
+            traceback.print_exc()
+        # printable: a value quoted in a message (a --user with a newline) never starts a line of its own
+        print(f"jcfix: error: {printable(str(exc))}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         print("jcfix: interrupted", file=sys.stderr)
         code = 130
     except Exception as exc:
         if debug:
-            raise
-        print(f"jcfix: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+            traceback.print_exc()
+            print(f"jcfix: internal error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
+        else:
+            detail = f"{type(exc).__name__}: {printable(str(exc))}"
+            print(f"jcfix: internal error: {detail} (run with --debug for details)", file=sys.stderr)
         code = ExitCode.INTERNAL
     sys.exit(int(code or 0))

@@ -11,21 +11,23 @@ import functools
 import inspect
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from toolkit.actions._fixbase import check_run_id
 from toolkit.cli.invocation import Invocation, invocation_from_values
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.inventory import resolve_targets
+from toolkit.naming import check_jumpcloud_name, has_control
 from toolkit.report import ReportOptions
 from toolkit.services.targeting import Condition, parse_where, run_resolver, where_fresh, where_from_run
-from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_cleartext, load_settings
-from toolkit.textvalues import plural
+from toolkit.settings import AUTH_METHODS, ConnectionSettings, check_ca_cert, check_cleartext, load_settings
+from toolkit.textvalues import plural, printable
 from toolkit.transport.base import HostTarget, resolve_endpoint
 from toolkit.transport.registry import DEFAULT_TRANSPORT, get_transport, transport_names
 
@@ -223,7 +225,56 @@ def _apply_where(connection: Connection, conditions: list[Condition], from_run: 
     return connection.only(found.targets)
 
 
+def _check_endpoints(targets: list[HostTarget], settings: ConnectionSettings) -> None:
+    """Refuse cleartext credentials and missing or unreadable CA bundles, once, before anything connects."""
+    ca_certs: set[str] = set()
+    for target in targets:
+        end = resolve_endpoint(target, settings)
+        check_cleartext(end.address, end.scheme, end.auth)
+        if end.ca_cert is not None and end.ca_cert not in ca_certs:
+            origin = "--ca-cert" if end.ca_cert == settings.ca_cert else f"host {target.name}: ca_cert"
+            check_ca_cert(end.ca_cert, origin)
+            ca_certs.add(end.ca_cert)
+    if settings.ca_cert is not None and settings.ca_cert not in ca_certs:
+        check_ca_cert(settings.ca_cert)
+
+
+LOGIN_MAX = 256
+
+
+def _check_pem_file(option: str, given: str) -> None:
+    """A client certificate or key file: named, readable and a file, checked once before anything connects."""
+    if not given.strip() or has_control(given) or len(given) > 4096:
+        raise UsageError(f"{option} must name a PEM file")
+    try:
+        with Path(given).open("rb"):
+            pass
+    except IsADirectoryError:
+        raise UsageError(f"{option} {printable(given)}: is a folder, not a PEM file") from None
+    except OSError as exc:  # missing, unreadable, a name too long for the file system
+        raise UsageError(f"{option} {printable(given)[:80]}: cannot be read ({exc.strerror})") from None
+
+
+def checked_jc_users(values: Sequence[str] | None) -> list[str]:
+    """``--jc-user`` values, each a JumpCloud username to look for (not empty, no control characters); a
+    :class:`UsageError` before anything connects. Long or spaced names are the diagnosis's to report."""
+    for value in values or []:
+        try:
+            check_jumpcloud_name(value)
+        except ValueError as exc:
+            raise UsageError(f"--jc-user {exc}") from None
+    return list(values or [])
+
+
 def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -> Connection:
+    login = values["login_user"]
+    # only control characters and length: a sign-in may be DOMAIN\user or a UPN, so the local-name rules
+    # do not apply; 256 is beyond any Windows sign-in name (a UPN's user part and domain included)
+    if login is not None and (has_control(login) or not login.strip() or len(login) > LOGIN_MAX):
+        raise UsageError(f"--login must be a sign-in name: not empty, no control characters, at most {LOGIN_MAX} long")
+    for option, given in (("--cert-pem", values["cert_pem"]), ("--cert-key-pem", values["cert_key_pem"])):
+        if given is not None:
+            _check_pem_file(option, given)
     conditions = parse_where(values.get("where") or [])  # bad input stops here, before anything connects
     if values.get("from_run") is not None and not conditions:
         raise UsageError("--from-run RUN says which run's findings --where judges by: give --where too")
@@ -249,9 +300,7 @@ def _build_connection(values: dict[str, Any], *, hosts_optional: bool = False) -
     else:
         resolver = run_resolver(values["history"])  # --limit @RUN:failed reads the run history
         targets = resolve_targets(values["host"] or [], values["inventory"], values["limit"], resolver)
-    for target in targets:
-        end = resolve_endpoint(target, settings)
-        check_cleartext(end.address, end.scheme, end.auth)
+    _check_endpoints(targets, settings)
     reports = ReportOptions(junit=values["junit"], html=values["html"], history=values["history"])
     if values["via"] not in transport_names():  # checked by name: loading the transport waits for the run
         raise UsageError(f"--via must be one of {', '.join(transport_names())}, not {values['via']!r}")
@@ -290,6 +339,10 @@ def connection_options(func: F | None = None, *, hosts_optional: bool = False) -
     if func is None:
         return functools.partial(connection_options, hosts_optional=hosts_optional)
     signature = inspect.signature(func)
+    # An optional --run-id names the new run (fix, play); undo's, required, names an earlier one: only the
+    # former is checked, and refused when the run history already holds it (issue 15 item 8).
+    run_id = signature.parameters.get("run_id")
+    names_run = run_id is not None and run_id.default is None
     # Resolve the command's own annotations (strings under postponed evaluation) in its module.
     hints = typing.get_type_hints(func, include_extras=True)
     own = [
@@ -309,6 +362,8 @@ def connection_options(func: F | None = None, *, hosts_optional: bool = False) -
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in _OPTIONS}
+        if names_run:  # before _build_connection: --where may connect to diagnose
+            kwargs["run_id"] = check_run_id(kwargs["run_id"], values["history"])
         return func(connection=_build_connection(values, hosts_optional=hosts_optional), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 from toolkit.cli.envelope import envelope, write_document
@@ -31,11 +32,20 @@ DEMO_SCENARIO = "mixed"
 
 @contextmanager
 def _lab_environment(inventory: Path) -> Iterator[None]:
-    """The lab's public credentials for this process only, restored afterwards."""
+    """The lab's public credentials for this process only, restored afterwards, and a run history of its own:
+    the demo's hosts are gone when it ends, and its runs (a PIN removal still pending on ``lab-pin``) must not
+    show up in the admin's history or in the next demo's diagnosis."""
     from toolkit.lab.constants import LAB_PASSWORD, LAB_USERNAME
 
-    saved = {k: os.environ.get(k) for k in ("JCFIX_USER", "JCFIX_PASSWORD", "JCFIX_CONFIG")}
-    os.environ.update(JCFIX_USER=LAB_USERNAME, JCFIX_PASSWORD=LAB_PASSWORD, JCFIX_CONFIG=str(inventory) + ".noconfig")
+    saved = {k: os.environ.get(k) for k in ("JCFIX_USER", "JCFIX_PASSWORD", "JCFIX_CONFIG", "JCFIX_HISTORY")}
+    no_config = inventory.with_name("no-config.yaml")
+    no_config.write_text("{}\n", encoding="utf-8")  # the admin's own config does not apply to the lab
+    os.environ.update(
+        JCFIX_USER=LAB_USERNAME,
+        JCFIX_PASSWORD=LAB_PASSWORD,
+        JCFIX_CONFIG=str(no_config),
+        JCFIX_HISTORY=str(inventory.with_name("history.sqlite3")),
+    )
     try:
         yield
     finally:
@@ -74,7 +84,8 @@ class _Narrator:
         words = [*words, "-o", "json"] if as_json else words
         if not self.json_mode:
             self.out.print(Rule(title, align="left"))
-            self.out.print(f"[bold]$ {shlex.join(['jcfix', *words])}[/]", highlight=False)
+            # soft_wrap: a command is never broken into lines (the terminal wraps it; a copy is one line)
+            self.out.print(f"[bold]$ {escape(shlex.join(['jcfix', *words]))}[/]", highlight=False, soft_wrap=True)
         captured = io.StringIO()
         with redirect_stdout(captured) if head or self.json_mode else nullcontext():
             code = _run(words)
@@ -82,7 +93,8 @@ class _Narrator:
             self.steps.append(_step_json(title, words, code, captured.getvalue(), as_json))
         else:
             if head:
-                self.out.print(_headed(captured.getvalue(), head), highlight=False, markup=False)
+                # the exact script: never re-wrapped
+                self.out.print(_headed(captured.getvalue(), head), highlight=False, markup=False, soft_wrap=True)
             self.out.print(f"[dim]exit code {code} ({ExitCode(code).name})[/]")
         return code
 
@@ -94,7 +106,7 @@ class _Narrator:
         self.out.print(Rule(title, align="left"))
         for key, value in facts.items():
             shown = ", ".join(value) if isinstance(value, list) else ("yes" if value else "no")
-            self.out.print(f"{_LAB_LABELS.get(key, key)}: {shown or 'none'}", highlight=False)
+            self.out.print(f"{_LAB_LABELS.get(key, key)}: {shown or 'none'}", highlight=False, soft_wrap=True)
 
 
 _JSON_COMMANDS = ("diagnose", "fix", "undo")
@@ -171,9 +183,12 @@ def demo(
 
 NEXT_STEPS = (
     "[bold]Next[/]\n"
-    "Start a lab you can keep using:  jcfix lab up --scenario mixed\n"
-    "Point jcfix at your own hosts:   jcfix diagnose -H HOST -u ADMIN -j JUMPCLOUD_USER\n"
-    "Everything that changes a host:  --dry-run (no connection) and --check (reads, changes nothing)"
+    "Start a lab you can keep using:\n"
+    "  jcfix lab up --scenario mixed\n"
+    "Point jcfix at your own hosts:\n"
+    "  jcfix diagnose -H HOST -u ADMIN -j JUMPCLOUD_USER\n"
+    "Everything that changes a host takes --dry-run (no connection) and --check\n"
+    "(reads, changes nothing)."
 )
 
 

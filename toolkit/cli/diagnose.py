@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from toolkit.actions import get_action
-from toolkit.cli.connection import Connection, connection_options
+from toolkit.cli.connection import Connection, checked_jc_users, connection_options
 from toolkit.cli.diagnose_view import print_diagnoses, write_csv
 from toolkit.cli.execute import run_action
 from toolkit.cli.output import OUTPUT_FORMATS, console
@@ -45,6 +45,7 @@ def diagnose_command(
     """Find every takeover and provisioning blocker, with the command that fixes each."""
     if output not in DIAGNOSE_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(DIAGNOSE_FORMATS)}")
+    jc_user = checked_jc_users(jc_user)
     if jc_user:
         # --jc-user replaces each host's jc_users, so the reports and the history judge by the same list.
         connection = connection.only(

@@ -8,7 +8,6 @@ not finished: a blocker with one shows "fix pending (run R): waiting for W" inst
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
@@ -18,7 +17,7 @@ from rich.text import Text
 from toolkit.cli.layout import Column, Row, render_rows
 from toolkit.cli.output import STATUS_STYLE, print_failures
 from toolkit.runner import HostReport
-from toolkit.textvalues import plural
+from toolkit.textvalues import plural, printable
 
 SEVERITY_STYLE = {"blocker": "bold red", "warning": "yellow", "info": "dim"}
 COLUMNS = (
@@ -30,8 +29,6 @@ COLUMNS = (
     Column("Fix", "long"),
 )
 CSV_HEADER = ("host", "severity", "code", "subject", "message", "fix")
-# C0 and C1 control characters (a tab or newline inside a value would break a row for many readers).
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def pending_for(document: Mapping[str, Any], finding: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -87,9 +84,12 @@ def print_diagnoses(documents: Sequence[Mapping[str, Any]], reports: Sequence[Ho
 
 
 def csv_value(value: object) -> str:
-    """A CSV cell: control characters escaped as ``\\xNN`` (quoting is the csv module's)."""
-    text = "" if value is None else str(value)
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """A CSV cell: control characters escaped as ``\\xNN`` (quoting is the csv module's).
+
+    A tab or newline inside a value would break a row for many readers; line separators and bidi
+    overrides would do the same to whoever reads the file in a terminal.
+    """
+    return printable("" if value is None else value)
 
 
 def write_csv(documents: Sequence[Mapping[str, Any]], stream: IO[str]) -> None:

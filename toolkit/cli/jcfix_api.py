@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.actions._fixbase import RUN_ID_RE, new_run_id
+from toolkit.actions._fixbase import RUN_ID_RE, check_run_id, new_run_id
 from toolkit.cli.envelope import envelope, write_document
-from toolkit.cli.layout import Flow
+from toolkit.cli.layout import show_table
 from toolkit.cli.output import OUTPUT_FORMATS, change_table, console
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
@@ -28,7 +28,9 @@ from toolkit.jumpcloud.fix_common import DryRunPlan, FixOutcome
 from toolkit.jumpcloud.fix_history import JC_HOST, FixRunRecord
 from toolkit.jumpcloud.writes import ApiRequest
 from toolkit.models import worst_status
+from toolkit.naming import has_control, name_problems
 from toolkit.settings import read_secret
+from toolkit.textvalues import printable
 
 INITIAL_PASSWORD_ENV = "JCFIX_JC_INITIAL_PASSWORD"
 SYSTEM_KEY_RE = re.compile(r"^[0-9a-fA-F]{24}$")  # a systemKey is the device's 24-hex ObjectId (JcSystem._id)
@@ -43,15 +45,25 @@ _RunId = Annotated[str | None, typer.Option("--run-id", help="Name the run (defa
 _Output = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
 
 
-def _checked(output: str, run_id: str | None, jc_user: str | None = None) -> str:
-    """The run id, after checking the options every fix has; a :class:`UsageError` before anything connects."""
+def _checked(output: str, run_id: str | None, jc_user: str | None = None, *, new_run: bool = True) -> str:
+    """The run id, after checking the options every fix has; a :class:`UsageError` before anything connects.
+
+    ``new_run``: ``--run-id`` names this new run, so one the history already holds is refused (undo: False).
+    """
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
-    run = run_id or new_run_id()
-    if not RUN_ID_RE.match(run):
-        raise UsageError("--run-id must be 1-64 letters, digits or dashes")
-    if jc_user is not None and (not jc_user.strip() or any(c.isspace() or ord(c) < 32 for c in jc_user)):
-        raise UsageError("--jc-user must be a JumpCloud username: not empty, no spaces or control characters")
+    if new_run:
+        run = check_run_id(run_id)
+    else:
+        run = run_id or new_run_id()
+        if not RUN_ID_RE.match(run):
+            raise UsageError("--run-id must be 1-64 letters, digits or dashes")
+    if jc_user is not None and (
+        not jc_user.strip() or any(c.isspace() for c in jc_user) or has_control(jc_user) or len(jc_user) > 1024
+    ):
+        raise UsageError(
+            "--jc-user must be a JumpCloud username: not empty, no spaces or control characters, at most 1024 long"
+        )
     return run
 
 
@@ -85,7 +97,7 @@ def print_outcomes(command: str, outcomes: Sequence[FixOutcome], output: str, ru
             )
             if outcome.error is not None:
                 table.add_row("[red]error[/]", f"{outcome.error['category']}: {outcome.error['message']}")
-            out.print(Flow(table))
+            show_table(out, table)
     return _status_exit(outcomes)
 
 
@@ -210,6 +222,9 @@ def jc_local_account(
 ) -> int:
     """Set a JumpCloud user's Local User Account to the device's exact local username (no device change)."""
     run = _checked(output, run_id, jc_user)
+    problems = name_problems(to)
+    if problems:  # the same rule the fix applies, before anything is sent
+        raise UsageError(f"--to {printable(to)!r} cannot be a Windows account name: {'; '.join(problems)}")
     if dry_run:
         return _print_plan("fix jc-local-account", fixes.dry_run(jc_user, to), output, run)
     return run_fix(
@@ -307,7 +322,7 @@ def jc_undo(
     jc_org_id: _OrgId = None,
 ) -> int:
     """Alias of jcfix undo --run-id for a JumpCloud-side run (unbind, re-suspend, restore Local User Account)."""
-    _checked(output, run_id)
+    _checked(output, run_id, new_run=False)
     return undo_jumpcloud_run(run_id, check=check, dry_run=dry_run, output=output, org_id=jc_org_id)
 
 

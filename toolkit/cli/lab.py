@@ -27,6 +27,7 @@ from toolkit.cli.output import OUTPUT_FORMATS
 from toolkit.errors import JcfixError, UsageError
 from toolkit.lab.constants import ADDRESSING_MODES, AUTH_MODES, DEFAULT_BASE_ADDRESS, LAB_PASSWORD, LAB_USERNAME
 from toolkit.lab.scenarios import RANDOM_SCENARIO, builtin_names, describe, load_hosts
+from toolkit.naming import check_existing_name
 
 app = typer.Typer(help="Run a lab of simulated Windows hosts speaking real WinRM on loopback.", no_args_is_help=True)
 
@@ -177,6 +178,10 @@ def up(
     if addressing not in ADDRESSING_MODES:
         raise UsageError(f"--addressing must be one of {', '.join(ADDRESSING_MODES)}, not {addressing!r}")
     count = len(load_hosts(scenario, count=hosts, seed=seed))  # bad scenarios fail here, in one line
+    # checked in both modes: 'ports' puts every host on the base address, which must be loopback too
+    _check_base_address(base_address, count if addressing == "addresses" else 1)
+    if port is not None and not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0 (any free port) to 65535, not {port}")
     directory = lab_dir()
     directory.mkdir(parents=True, exist_ok=True)
     state = _read_state(directory)
@@ -209,6 +214,31 @@ def up(
     }
     (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     _emit(output, _usage_text(state), "lab up", _inventory_hosts(str(inventory)), lab=_public_state(state))
+
+
+def _check_user(user: str) -> None:
+    """A lab event's ``--user``: a name a local account can have, refused in one line before the lab is asked."""
+    try:
+        check_existing_name(user)
+    except ValueError as exc:
+        raise UsageError(f"--user {exc}") from None
+
+
+def _check_base_address(base_address: str, count: int) -> None:
+    """Refuse a ``--base-address`` that is no IPv4 address or whose ``count`` hosts leave 127.0.0.0/8, in one line."""
+    from toolkit.lab.server import allocate_addresses  # the rule the lab itself applies, checked before it starts
+
+    try:
+        allocate_addresses(count, base_address)
+    except ValueError as exc:
+        reason = (
+            "is not an IPv4 address"
+            if "127.0.0.0/8" not in str(exc)  # the address itself did not parse
+            else str(exc)
+            if base_address.startswith("127.")  # a loopback start whose hosts would run off its end
+            else "is not a 127.x.y.z loopback address"
+        )
+        raise UsageError(f"--base-address {base_address!r}: {reason} (the lab listens on loopback only)") from None
 
 
 def _start(directory: Path, options: list[str], *, jumpcloud: bool) -> subprocess.Popen[bytes]:
@@ -329,6 +359,7 @@ def sign_in_command(
 ) -> None:
     """Simulate a user's sign-in on a running lab host: tasks waiting for it run (e.g. a PIN removal)."""
     _check_output(output)
+    _check_user(user)
     answer = _send_event(host, {"event": "sign_in", "user": user})
     ran = list(answer.get("tasks_run") or [])
     text = f"{host}: {user} signed in; tasks run: {', '.join(ran) if ran else 'none'}"
@@ -343,6 +374,7 @@ def sign_out_command(
 ) -> None:
     """Simulate a user's sign-out on a running lab host (its profile unloads)."""
     _check_output(output)
+    _check_user(user)
     _send_event(host, {"event": "sign_out", "user": user})
     _emit(output, f"{host}: {user} signed out", "lab sign-out", [{"host": host, "event": "sign_out", "user": user}])
 
@@ -368,6 +400,7 @@ def reenrol_pin_command(
 ) -> None:
     """Simulate a user setting up a Windows Hello PIN again on a running lab host."""
     _check_output(output)
+    _check_user(user)
     _send_event(host, {"event": "reenrol_pin", "user": user})
     hosts = [{"host": host, "event": "reenrol_pin", "user": user}]
     _emit(output, f"{host}: {user} set up a PIN", "lab reenrol-pin", hosts)

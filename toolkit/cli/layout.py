@@ -17,12 +17,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.errors import MarkupError
 from rich.table import Table
 from rich.text import Text
+
+from toolkit.textvalues import needs_escape, printable
 
 Kind = Literal["key", "long", "text"]
 Cell = str | Text
@@ -50,12 +54,36 @@ class Row:
 
 
 def as_text(cell: Cell) -> Text:
-    """A cell as rich Text: a ``str`` is plain text (never markup)."""
-    return Text(cell) if isinstance(cell, str) else cell
+    """A cell as rich Text: a ``str`` is plain text (never markup); control characters escaped (:func:`printable`)."""
+    return Text(printable(cell)) if isinstance(cell, str) else printable_text(cell)
+
+
+def printable_text(text: Text) -> Text:
+    """``text`` with its control characters escaped as :func:`~toolkit.textvalues.printable` does, styles kept.
+
+    A value from a host can carry a newline or an escape sequence: escaped, it can never start a line of its
+    own or restyle the terminal. Text without such characters is returned as it is.
+    """
+    plain = text.plain
+    if not any(needs_escape(c) for c in plain):
+        return text
+    cuts = sorted({0, len(plain)} | {s.start for s in text.spans} | {s.end for s in text.spans})
+    escaped = Text(style=text.style, end=text.end, no_wrap=text.no_wrap, overflow=text.overflow)
+    for start, end in pairwise(cuts):
+        part = Text(printable(plain[start:end]))
+        for span in text.spans:  # every span covers a piece whole, cut as the pieces are at span edges
+            if span.start <= start and end <= span.end:
+                part.stylize(span.style)
+        escaped.append_text(part)
+    return escaped
 
 
 def wrap(text: Text, width: int, indent: int = 0) -> list[Text]:
-    """``text`` wrapped at spaces to ``width`` cells, continuation lines indented; words are never broken."""
+    """``text`` wrapped at spaces to ``width`` cells, continuation lines indented; words are never broken.
+
+    Control characters are escaped first, so a newline in a value never becomes a line break of its own.
+    """
+    text = printable_text(text)
     plain = text.plain
     lead = len(plain) - len(plain.lstrip(" "))  # a leading indent is kept, and continuation lines go under it
     indent += lead
@@ -87,7 +115,7 @@ def _pad(text: Text, width: int) -> Text:
 def print_lines(out: Console, lines: Sequence[Text]) -> None:
     """Print each line as is: rich neither wraps nor crops it (a long value runs on, for the terminal to show)."""
     for line in lines:
-        out.print(line, soft_wrap=True, highlight=False)
+        out.print(printable_text(line), soft_wrap=True, highlight=False)
 
 
 def render_rows(out: Console, columns: Sequence[Column], rows: Sequence[Row], *, header: bool = True) -> None:
@@ -107,11 +135,35 @@ def layout_rows(columns: Sequence[Column], rows: Sequence[Row], width: int, *, h
     inline = [i for i, col in enumerate(columns) if col.kind != "long"]
     fixed = sum(natural[i] for i in inline if columns[i].kind == "key") + GAP * (len(inline) - 1)
     texts = [i for i in inline if columns[i].kind == "text"]
-    room = (width - fixed) // len(texts) if texts else width - fixed
+    shares = _text_widths([natural[i] for i in texts], width - fixed)
+    # only a column narrower than its own text is squeezed, and needs MIN_TEXT to read as prose
+    squeezed = [share for i, share in zip(texts, shares, strict=True) if share < natural[i]]
+    room = min(squeezed, default=width - fixed)
     if inline and room >= (MIN_TEXT if texts else 0):
-        widths = [room if columns[i].kind == "text" else natural[i] for i in range(len(columns))]
+        widths = list(natural)
+        for i, share in zip(texts, shares, strict=True):
+            widths[i] = share
         return _aligned(columns, rows, cells, widths, inline, width, header)
     return _compact(columns, rows, cells, width)
+
+
+def _text_widths(natural: Sequence[int], room: int) -> list[int]:
+    """Widths for prose columns sharing ``room``: a column narrower than its even share keeps its natural
+    width (a short label column stays short), and what it leaves goes to the others."""
+    widths = [0] * len(natural)
+    left = list(range(len(natural)))
+    while left:
+        share = room // len(left)
+        fitting = [i for i in left if natural[i] <= share]
+        if not fitting:
+            for i in left:
+                widths[i] = share
+            break
+        for i in fitting:
+            widths[i] = natural[i]
+            room -= natural[i]
+        left = [i for i in left if i not in fitting]
+    return widths
 
 
 def _aligned(
@@ -188,8 +240,8 @@ def table_rows(table: Table) -> tuple[list[Column], list[Row]]:
     columns: list[Column] = []
     cells: list[list[Text]] = []
     for column in table.columns:
-        values = [Text.from_markup(c) if isinstance(c, str) else c for c in column.cells]
-        cells.append([v if isinstance(v, Text) else Text(str(v)) for v in values])
+        values = [_from_markup(c) if isinstance(c, str) else c for c in column.cells]
+        cells.append([printable_text(v) if isinstance(v, Text) else Text(printable(v)) for v in values])
         plain = [v.plain for v in cells[-1]]
         long = any(len(p) > MIN_TEXT for p in plain)
         kind: Kind = "text" if any(" " in p for p in plain) else "long" if long else "key"
@@ -198,20 +250,43 @@ def table_rows(table: Table) -> tuple[list[Column], list[Row]]:
     return columns, rows
 
 
+def _from_markup(cell: str) -> Text:
+    """A str cell of a rich Table: markup, as rich reads it; a value that is not valid markup (a ``[/]`` in a
+    host's text) is plain text rather than a crash."""
+    try:
+        return Text.from_markup(cell)
+    except MarkupError:
+        return Text(cell)
+
+
+def show_table(out: Console, table: Table) -> None:
+    """Print ``table`` in the forms of :func:`layout_rows` at ``out``'s width, title first; a value longer than
+    the line runs on whole (``console.print`` of a renderable would crop it at the terminal's width)."""
+    print_lines(out, table_lines(table, out.width))
+
+
+def table_lines(table: Table, width: int) -> list[Text]:
+    """The lines :func:`show_table` prints."""
+    title = table.title
+    lines = [as_text(title) if isinstance(title, str | Text) else Text(str(title))] if title else []
+    if lines:
+        lines[0].stylize("bold")
+    columns, rows = table_rows(table)
+    return lines + layout_rows(columns, rows, width, header=table.show_header)
+
+
 class Flow:
-    """Any rich Table, printed in the forms of :func:`layout_rows` at the console's width (title first)."""
+    """Any rich Table, printed in the forms of :func:`layout_rows` at the console's width (title first).
+
+    Inside other renderables only: printed on its own, :func:`show_table` keeps long values whole.
+    """
 
     def __init__(self, table: Table) -> None:
         self.table = table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        title = self.table.title
-        lines = [as_text(title) if isinstance(title, str | Text) else Text(str(title))] if title else []
-        if lines:
-            lines[0].stylize("bold")
-        columns, rows = table_rows(self.table)
-        lines += layout_rows(columns, rows, options.max_width, header=self.table.show_header)
-        for line in lines:
+        lines = table_lines(self.table, options.max_width)
+        for line in map(printable_text, lines):
             # Printed whole: a value longer than the line runs on for the terminal to show, never cut or folded.
             line.no_wrap, line.overflow, line.end = True, "ignore", "\n"
             yield line

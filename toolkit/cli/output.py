@@ -8,12 +8,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from toolkit.cli.layout import INDENT, Flow, FlowTable, print_lines, wrap
+from toolkit.cli.layout import INDENT, FlowTable, print_lines, show_table, wrap
 from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.runner import HostReport
+from toolkit.textvalues import printable
 
 OUTPUT_FORMATS = ("table", "json")
 STATUS_STYLE = {
@@ -60,8 +62,8 @@ def print_failures(reports: Sequence[HostReport], out: Console) -> None:
         for step, result in report.results:
             if result.status == "failed" and result.error is not None:
                 style = STATUS_STYLE["unreachable" if result.error.category == "unreachable" else "failed"]
-                line = Text(report.target.name, style=style).append(
-                    f": {step.action.name} {result.error.category}: {result.error.message}"
+                line = Text(printable(report.target.name), style=style).append(
+                    printable(f": {step.action.name} {result.error.category}: {result.error.message}")
                 )
                 print_lines(out, wrap(line, out.width, indent=INDENT))
 
@@ -75,7 +77,7 @@ def print_tables(
         table = table_for(report)
         if table is not None:
             table.title = title(report)
-            out.print(Flow(table))
+            show_table(out, table)
     print_failures(reports, out)
 
 
@@ -98,6 +100,8 @@ def change_table(
     """What one fix did, the same way for every fix: status, plan, before/after as read, backups, notes.
 
     ``after`` is shown only outside check mode (in check mode nothing was read back after a change).
+    Every value is the host's or the user's, so none is read as rich markup (a ``[/]`` in a name stays text);
+    control characters are escaped when the table is laid out (:func:`toolkit.cli.layout.table_rows`).
     """
     table = FlowTable(show_header=False, title=title, title_justify="left")
     table.add_column("", style="bold")
@@ -106,15 +110,15 @@ def change_table(
     style = STATUS_STYLE.get(status.split(" ", 1)[0], "")  # "failed (changed)" is styled as failed
     table.add_row("status", f"[{style}]{shown}[/]")
     for label, value in heading:
-        table.add_row(label, value)
+        table.add_row(escape(label), escape(value))
     for line in planned:
-        table.add_row("planned", line)
+        table.add_row("planned", escape(line))
     if before is not None:
-        table.add_row("before", ", ".join(f"{k}={v}" for k, v in before.items()))
+        table.add_row("before", escape(", ".join(f"{k}={v}" for k, v in before.items())))
     if after is not None and not check_mode:
-        table.add_row("after (read back)", ", ".join(f"{k}={v}" for k, v in after.items()))
+        table.add_row("after (read back)", escape(", ".join(f"{k}={v}" for k, v in after.items())))
     for path in backups:
-        table.add_row("backup", path)
+        table.add_row("backup", escape(path))
     for note in notes:
-        table.add_row("note", note)
+        table.add_row("note", escape(note))
     return table

@@ -2,20 +2,19 @@
 
 A playbook that can change anything runs in check mode (``-WhatIf``) unless ``--apply`` is given, and
 the check run prints each host's plan. Every host ends with one status (``ok``, ``changed``,
-``pending``, ``failed``, ``unreachable``, ``skipped``); the recap lists them all, also after Ctrl-C
-(the first stops new hosts and lets running hosts finish their current step; a second stops waiting).
+``pending``, ``failed``, ``unreachable``, ``skipped``); the recap lists them all, also after Ctrl-C,
+SIGTERM or SIGHUP (the first stops new hosts and lets running hosts finish their current step; a
+second stops waiting: :mod:`toolkit.signals`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from contextlib import AbstractContextManager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -36,6 +35,7 @@ from toolkit.playbook import Playbook, load_playbook
 from toolkit.runner import FleetControl, HostReport, batch_sizes, parse_serial, skip_reason
 from toolkit.services.diagnose import DiagnoseService
 from toolkit.services.play import PlayOutcome, PlayRequest, Tally, describe_options, play
+from toolkit.signals import end_now, stop_on_signals
 from toolkit.textvalues import plural
 
 
@@ -76,30 +76,9 @@ def host_lines(report: HostReport, check_mode: bool) -> Iterator[str]:
                 yield f"  [dim]{escape(step.name)}: skipped: {escape(why)}[/]"
 
 
-@contextmanager
-def _interrupt_handler(control: FleetControl, err: Console) -> Iterator[None]:
-    """First Ctrl-C: stop starting hosts; second: stop waiting for running ones. The recap still prints."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, frame: Any) -> None:
-        if control.stop.is_set():
-            control.abandon.set()
-            err.print("jcfix: interrupted again: not waiting for running hosts", highlight=False)
-        else:
-            control.stop.set()
-            err.print(
-                "jcfix: interrupted: no new hosts start; running hosts finish their current step "
-                "(Ctrl-C again to stop waiting)",
-                highlight=False,
-            )
-
-    previous = signal.signal(signal.SIGINT, handle)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _interrupt_handler(control: FleetControl, err: Console) -> AbstractContextManager[None]:
+    """Ctrl-C, SIGTERM, SIGHUP: the first stops starting hosts, the next stops waiting (toolkit.signals)."""
+    return stop_on_signals(control, lambda line: err.print(line, highlight=False))
 
 
 def _run_id(given: str | None) -> str:
@@ -175,6 +154,8 @@ def play_command(
     """Run a playbook (check mode unless --apply) with a live count and a final recap per host."""
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+    if max_fail_percent is not None and not 0 <= max_fail_percent <= 100:  # also nan and inf
+        raise UsageError(f"--max-fail-percent must be a number from 0 to 100, not {max_fail_percent}")
     playbook = load_playbook(playbook_name)
     parse_serial(serial)  # bad input stops here, before anything connects
     check_mode = playbook.can_change and not apply
@@ -217,8 +198,7 @@ def _exit(outcome: PlayOutcome) -> int:
     sys.stdout.flush()
     if outcome.abandoned:
         # Workers we stopped waiting for may still be inside a host's deadline: do not wait for them.
-        sys.stderr.flush()
-        os._exit(outcome.exit_code)
+        end_now(outcome.exit_code)
     return outcome.exit_code
 
 

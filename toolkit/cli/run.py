@@ -11,6 +11,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from toolkit.actions import get_action, parse_param_args
@@ -23,7 +24,8 @@ from toolkit.runner import HostReport
 
 
 def _cell(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    """A host's value as table text: never read as rich markup (a name like ``[red]`` is shown as written)."""
+    return escape(value if isinstance(value, str) else json.dumps(value, default=str))
 
 
 def data_table(report: HostReport) -> Table | None:

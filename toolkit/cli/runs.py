@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
+from rich.markup import escape as markup_escape
 from rich.text import Text
 
 from toolkit.cli.envelope import envelope, write_document
@@ -17,8 +17,9 @@ from toolkit.cli.output import OUTPUT_FORMATS, STATUS_STYLE, console
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.history import History, HostRow, RunRow, StepRow, history_path
+from toolkit.report import check_report_path
 from toolkit.report.export import EXPORT_FORMATS, export_run
-from toolkit.textvalues import plural
+from toolkit.textvalues import plural, printable
 
 app = typer.Typer(help="Show the run history: every run, each host and each step's result.", no_args_is_help=True)
 
@@ -27,6 +28,12 @@ HistoryOption = Annotated[
     typer.Option("--history", help="Run-history database [env: JCFIX_HISTORY; default: the user's data directory]."),
 ]
 OutputOption = Annotated[str, typer.Option("--output", "-o", help="table or json.")]
+
+
+def escape(value: str) -> str:
+    """A recorded value for a markup line: control characters escaped (a newline in a host's error or a name
+    never starts a line of its own), and ``[`` never read as a style."""
+    return markup_escape(printable(value))
 
 
 def _check_output(output: str) -> None:
@@ -76,7 +83,7 @@ def list_runs(
         write_document(envelope("runs list", runs=[_run_json(r) for r in runs]))
         return ExitCode.OK
     columns = [
-        Column("Run id"), Column("Started"), Column("User"), Column("Command", "text"), Column("Hosts"),
+        Column("Run id"), Column("Started"), Column("User"), Column("Command", "long"), Column("Hosts"),
         Column("Result", "text"), Column("Exit"),
     ]  # fmt: skip
     rows = []
@@ -187,6 +194,8 @@ def show_run(
         raise UsageError("--out needs --format (csv, json, junit or html)")
     if fmt is not None and host is not None:
         raise UsageError("--format exports the whole run: leave out --host")
+    if out is not None:
+        check_report_path("--out", out)  # a folder or an unwritable place: refused before anything is written
     with History(history_path(history)) as db:
         runs = db.attempts(run_id)
         if not runs:

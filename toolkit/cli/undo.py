@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from toolkit.actions.undo_run import UndoData
@@ -31,14 +32,14 @@ def _table(report: HostReport) -> Table | None:
     table.add_column("", style="bold")
     table.add_column("", overflow="fold")
     if data.undone_before:
-        table.add_row("already undone", data.undone_before)
+        table.add_row("already undone", escape(data.undone_before))
     verb = "would restore" if data.check_mode else "restored"
     for line in data.restored:
-        table.add_row(verb, line)
+        table.add_row(verb, escape(line))
     for line in data.already:
-        table.add_row("unchanged", line)
+        table.add_row("unchanged", escape(line))
     for line in data.cannot:
-        table.add_row("[red]cannot undo[/]", line)
+        table.add_row("[red]cannot undo[/]", escape(line))
     return table
 
 

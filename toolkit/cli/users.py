@@ -16,6 +16,7 @@ from toolkit.cli.output import OUTPUT_FORMATS, console, exit_code, print_failure
 from toolkit.errors import UsageError
 from toolkit.exitcodes import ExitCode
 from toolkit.runner import HostReport
+from toolkit.textvalues import printable
 
 app = typer.Typer(help="List the local user accounts of Windows hosts.", no_args_is_help=True)
 
@@ -62,7 +63,7 @@ def _print(reports: list[HostReport]) -> None:
     for report in reports:
         rows = _rows(report)
         if rows is not None:
-            out.print(Text(_title(report), style="bold"))
+            out.print(Text(printable(_title(report)), style="bold"))
             render_rows(out, COLUMNS, rows)
     print_failures(reports, out)
 

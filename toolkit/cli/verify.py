@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from toolkit.actions import get_action
-from toolkit.cli.connection import Connection, connection_options
+from toolkit.cli.connection import Connection, checked_jc_users, connection_options
 from toolkit.cli.envelope import envelope, write_document
 from toolkit.cli.execute import run_action
 from toolkit.cli.layout import Column, Row, render_rows
@@ -112,6 +112,7 @@ def provisioned(
     """
     if output not in OUTPUT_FORMATS:
         raise UsageError(f"--output must be one of {', '.join(OUTPUT_FORMATS)}")
+    jc_user = checked_jc_users(jc_user)
     wait_s = parse_duration(wait, "--wait")
     interval_s = parse_duration(interval, "--interval")
     if interval_s <= 0:

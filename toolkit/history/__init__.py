@@ -11,15 +11,20 @@ each host's status and how it was reached (address, port, scheme, auth, CA file:
 and each step's status, changed, error and result document. ``jcfix undo --run-id`` reads which hosts a
 run touched, and how to reach them, from here.
 
-A run id may be used by more than one run (a fix re-run with the same ``--run-id`` adds backups to the
-same folder on the host): each is its own row, and :meth:`History.touched_targets` takes the union.
+A run id names one run: ``--run-id`` of a run id already in the history is refused before anything
+connects (:func:`toolkit.actions._fixbase.check_run_id`, with :func:`earlier_run`), since undo and the
+backups on the hosts are keyed by it. Files written before that may hold several runs under one id: each
+is its own row, and :meth:`History.touched_targets` takes the union.
+
+The file is created readable by its owner only, and refused (exit 2) when it is a directory, unreadable or
+not SQLite (:mod:`~toolkit.history.dbfile`).
 
 The package: :mod:`~toolkit.history.schema` (the file, its schema version and forward migrations),
 :mod:`~toolkit.history.store` (writing) and :mod:`~toolkit.history.read` (reading). Opening a file written
 by an older jcfix upgrades it in place, one transaction per version; a file from a newer jcfix is refused.
 """
 
-from toolkit.history.read import History, HostRow, RunRow, StepRow
+from toolkit.history.read import History, HostRow, RunRow, StepRow, earlier_run
 from toolkit.history.schema import (
     HISTORY_ENV,
     MIGRATIONS,
@@ -48,5 +53,6 @@ __all__ = [
     "StepRow",
     "check_version",
     "connect",
+    "earlier_run",
     "history_path",
 ]

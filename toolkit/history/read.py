@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import UsageError
+from toolkit.history.dbfile import refuse_unusable
 from toolkit.history.schema import connect
-from toolkit.results import status_label
+from toolkit.results import Finding, status_label
 from toolkit.settings import Scheme
 from toolkit.transport.base import HostTarget
 
@@ -71,6 +72,9 @@ class StepRow:
     error_message: str | None
     parameters: dict[str, Any]
     document: dict[str, Any]
+    # The diagnosis the run showed for this step (schema 3 on); None: none recorded (an older jcfix, or a
+    # step the run did not diagnose), and a reader runs the rules again over the stored facts.
+    findings: list[Finding] | None = None
 
     @property
     def label(self) -> str:
@@ -126,6 +130,17 @@ class HostRow:
             auth=self.auth,
             ca_cert=self.ca_cert,
         )
+
+
+def _findings(stored: str | None) -> list[Finding] | None:
+    """A step's stored diagnosis as findings; None when none was stored or it no longer reads as findings
+    (then the reader falls back to the rules, as for a file from before schema 3)."""
+    if stored is None:
+        return None
+    try:
+        return [Finding.model_validate(item) for item in json.loads(stored)]
+    except (ValueError, TypeError):
+        return None
 
 
 def _scheme(stored: str, host: str) -> Scheme:
@@ -190,6 +205,7 @@ class History:
                 error_message=r["error_message"],
                 parameters=json.loads(r["parameters"]),
                 document=json.loads(r["document"]),
+                findings=_findings(r["findings"]),
             )
             for r in rows
         ]
@@ -207,3 +223,25 @@ class History:
             if row["host"] not in targets:
                 targets[row["host"]] = HostRow.from_row(row).target()
         return list(targets.values())
+
+
+def earlier_run(path: Path, run_id: str) -> RunRow | None:
+    """The first run recorded under ``run_id`` in the history at ``path`` (None: none, or no file yet).
+
+    Any earlier run owns its id, a check run too: ``runs show``, ``undo`` and the backups on the hosts are
+    keyed by it, and two runs under one id would be told apart by nothing but their order.
+    Reading never creates the file. Raises :class:`UsageError` when ``path`` cannot be a history.
+    """
+    if not refuse_unusable(path):
+        return None
+    with History(path) as history:
+        attempts = history.attempts(run_id)
+    return attempts[0] if attempts else None
+    with History(path) as history:
+        applied = [run for run in history.attempts(run_id) if not run.check_mode]
+        if not applied:
+            return None
+        unfinished = [run for run in applied if run.ended is None]
+        if unfinished or history.touched_targets(run_id):
+            return (unfinished or applied)[0]
+    return None

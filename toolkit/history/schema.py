@@ -3,7 +3,7 @@
 The version is SQLite's ``PRAGMA user_version`` (an integer in the database header), not a meta table:
 
 * every history ever written already carries it (the first jcfix stamped 1, the one that added
-  ``hosts.changed`` stamped 2), so no file needs to be recognised by guessing from its tables;
+  ``hosts.changed`` stamped 2, ``steps.findings`` 3), so no file needs to be recognised by guessing from its tables;
 * it is read before any table is touched, so a file from a newer jcfix is refused without being changed;
 * setting it is part of the transaction it runs in, so a step and the version it produces commit together
   or not at all (a meta table would give the same, at the price of one more table to create and migrate).
@@ -30,6 +30,7 @@ import platformdirs
 
 from toolkit.errors import JcfixError, UsageError
 from toolkit.exitcodes import ExitCode
+from toolkit.history.dbfile import create_private, open_sqlite, refuse_unusable, warn_if_shared
 
 HISTORY_ENV = "JCFIX_HISTORY"
 
@@ -129,9 +130,23 @@ def _add_hosts_changed(db: sqlite3.Connection) -> None:
     )
 
 
+def _add_steps_findings(db: sqlite3.Connection) -> None:
+    """2 -> 3: ``steps.findings``, the diagnosis the run showed for a step that collected facts.
+
+    A JSON list of findings (the rules' findings for the users the run expected, as its reports showed
+    them), or NULL: no diagnosis recorded for the step. Earlier versions did not store it, so every old step
+    is NULL and a reader falls back to running the rules again over the stored facts, as it always did.
+    """
+    columns = {row[1] for row in db.execute("PRAGMA table_info(steps)")}
+    if "findings" in columns:
+        return
+    db.execute("ALTER TABLE steps ADD COLUMN findings TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, hosts and steps", _create_v1),
     Migration(2, "hosts.changed", _add_hosts_changed),
+    Migration(3, "steps.findings", _add_steps_findings),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -170,12 +185,9 @@ def check_version(path: Path) -> int | None:
         HistoryTooNewError: the file was written by a newer jcfix (nothing is written to it).
         UsageError: the file cannot be opened, or is not an SQLite database.
     """
-    if not path.exists():
+    if not refuse_unusable(path):
         return None
-    try:
-        db = sqlite3.connect(path, timeout=30)
-    except sqlite3.Error as exc:
-        raise UsageError(f"cannot read the run history {path}: {exc}") from None
+    db = open_sqlite(path)
     try:
         found = _version(db, path)
     finally:
@@ -230,20 +242,30 @@ def migrate(db: sqlite3.Connection, path: Path) -> int:
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the history database at ``path``, migrated to :data:`SCHEMA_VERSION`.
 
+    A new file is created readable only by its owner (see :mod:`toolkit.history.dbfile`).
+
     Raises:
         HistoryTooNewError: a newer jcfix wrote the file; it is closed unchanged (exit code 2).
+        UsageError: ``path`` is a directory, unreadable, or not an SQLite database (exit code 2).
         HistoryMigrationError: a step failed; the file stays as it was before that step.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = refuse_unusable(path)  # a directory or an unreadable file: refused, nothing created
+    if not existed:
+        create_private(path)  # 0600, and 0700 for a folder jcfix makes for it
     # The recorder is fed from one thread, but not necessarily the one that opened it.
-    db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    db = open_sqlite(path, check_same_thread=False)
     try:
         db.row_factory = sqlite3.Row
         # Before anything that writes (journal_mode writes the header): a newer file is not touched.
         _refuse_newer(path, _version(db, path))
-        # WAL: readers (jcfix runs list) never block a running fleet; NORMAL: a commit per host stays cheap.
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        if existed:  # a history after all (not refused above): say so if others can read it
+            warn_if_shared(path)
+        try:
+            # WAL: readers (jcfix runs list) never block a running fleet; NORMAL: a commit per host stays cheap.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:  # read-only file or folder, a damaged file...
+            raise UsageError(f"cannot open the run history {path}: {exc}") from None
         migrate(db, path)
     except BaseException:
         db.close()

@@ -13,6 +13,7 @@ from typing import Any
 from toolkit.history.schema import check_version, connect
 from toolkit.models import HostReport
 from toolkit.recorder import RunMeta, RunSummary
+from toolkit.results import Finding
 from toolkit.secrets import redact
 from toolkit.settings import ConnectionSettings
 from toolkit.transport.base import HostTarget, resolve_endpoint
@@ -55,6 +56,18 @@ def _touched(report: HostReport) -> bool:
         if result.changed or result.status == "pending" or result.backups():
             return True
     return False
+
+
+def _findings(report: HostReport, position: int) -> str | None:
+    """The diagnosis the run computed for the step at ``position`` (JSON), None when it computed none.
+
+    Stored as the reports showed it, so ``jcfix runs show --format`` and ``--from-run`` judge by the same
+    findings instead of running the rules again without the users the run expected.
+    """
+    computed = getattr(report, "diagnoses", {}).get(position)
+    if computed is None:
+        return None
+    return _json([f.to_dict() if isinstance(f, Finding) else f for f in computed])
 
 
 class HistoryRecorder:
@@ -124,6 +137,7 @@ class HistoryRecorder:
                 result.error.message if result.error else None,
                 _json(dict(step.rendered.parameters)),
                 _json(_compact(result.to_json_dict())),
+                _findings(report, position),
             )
             for position, (step, result) in enumerate(report.results)
         ]
@@ -156,7 +170,8 @@ class HistoryRecorder:
             # Columns named: a migrated file may order them differently from a new one.
             self._db.executemany(
                 "INSERT OR REPLACE INTO steps (run_seq, host, position, name, action, whatif, status, changed,"
-                " error_category, error_message, parameters, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error_category, error_message, parameters, document, findings)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 steps,
             )
         self._hosts += 1

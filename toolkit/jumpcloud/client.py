@@ -139,7 +139,8 @@ def load_config(
             f"no JumpCloud API key: set {API_KEY_ENV} or store it in the keyring (service jcfix, user {API_KEY_ENV})",
             kind="usage",
         )
-    org = org_id or environ.get(ORG_ID_ENV) or None
+    # given but empty (--jc-org-id '') is a mistake to say, not "no organisation"
+    org = org_id if org_id is not None else environ.get(ORG_ID_ENV) or None
     if org is not None and not ORG_ID_PATTERN.match(org):
         # JumpCloud would answer 400 to every call (V1 spec, "Multi-Tenant Portal Headers"): say it now.
         raise JumpCloudError(

@@ -8,8 +8,11 @@ as it comes, JUnit and HTML spool each host's part to a temporary file and assem
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from toolkit.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,25 @@ class ReportOptions:
     junit: Path | None = None
     html: Path | None = None
     history: Path | None = None
+
+    def __post_init__(self) -> None:
+        # Refused before anything connects: found at the end of a run, the run's report would be lost.
+        for option, path in (("--junit", self.junit), ("--html", self.html)):
+            if path is not None:
+                check_report_path(option, path)
+
+
+def check_report_path(option: str, path: Path) -> None:
+    """Refuse (``UsageError``) a report path that cannot become a file: a directory, or a folder jcfix can't write.
+
+    A missing folder is fine (the report creates it) as long as its nearest existing ancestor is a writable folder.
+    """
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder: give a file name, e.g. {path / 'report'}")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: cannot write in {folder}")

@@ -6,9 +6,11 @@ and feeds them, one host at a time, to the same recorders a live run uses (JSON 
 report made later has the shape of the one the run would have written. :class:`CsvRecorder` adds a CSV
 form: one row per host step and finding.
 
-What history does not keep cannot come back: the inventory's ``jc_users`` of each host are not stored, so
-the diagnosis rules run again over the stored facts without expected JumpCloud users (only account-level
-findings), and the JUnit ``hostname`` is the machine that exports.
+Each step's diagnosis is the one the run showed (stored with the step since history schema 3, as
+``report.diagnoses``), so findings that need the users the run expected (``CASE_MISMATCH``...) come back.
+What history does not keep cannot come back: a run recorded by an older jcfix has no stored diagnosis, so
+the rules run again over its stored facts without expected JumpCloud users (only account-level findings);
+the JUnit ``hostname`` is the machine that exports.
 """
 
 from __future__ import annotations
@@ -59,6 +61,16 @@ def _action(name: str) -> Action:
         )  # fmt: skip
 
 
+def _without_omitted(value: Any) -> Any:
+    """``value`` without the history's ``base64_omitted_chars`` markers (a raw file too large to store reads
+    back as one whose content was not sent), so the action's own model still reads the document."""
+    if isinstance(value, list):
+        return [_without_omitted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_omitted(v) for k, v in value.items() if k != "base64_omitted_chars"}
+    return value
+
+
 def _document(action: Action, stored: dict[str, Any]) -> ResultDocument[Any]:
     """The stored result document as a :class:`ResultDocument` (validated as the run validated it)."""
     document = dict(stored)
@@ -67,8 +79,9 @@ def _document(action: Action, stored: dict[str, Any]) -> ResultDocument[Any]:
     if partial:
         document["data"] = None
     for model in (action.result_model, _StoredData):
+        readable = _without_omitted(document) if model is action.result_model else document
         try:
-            result: ResultDocument[Any] = ResultDocument[model].model_validate(document)  # type: ignore[valid-type]
+            result: ResultDocument[Any] = ResultDocument[model].model_validate(readable)  # type: ignore[valid-type]
         except ValueError:
             continue
         if partial and isinstance(data, dict):
@@ -85,6 +98,8 @@ def rebuild_host(row: HostRow, steps: list[StepRow]) -> HostReport:
         rendered = RenderedScript(action.name, action.version, "", step.parameters)
         results.append((Step(action, rendered, step.whatif, step.name), _document(action, step.document)))
     report = HostReport(HostTarget(row.host), results)
+    # The diagnosis each step showed in the run; a step without one (an older file) gets the rules again.
+    report.diagnoses = {i: list(step.findings) for i, step in enumerate(steps) if step.findings is not None}
     if row.status == "skipped" and not results:  # never started: the reason is the host's, not a step's
         report.skipped_reason = row.reason or "skipped"
     elif row.reason:

@@ -18,7 +18,6 @@ hidden unless the reader asks for them (a checkbox, or the ``STEP_SKIPPED`` code
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from toolkit.report.view import (
     step_views,
 )
 from toolkit.rules import Finding
+from toolkit.textvalues import printable
 
 PAGE_TEMPLATE = "report.html.j2"
 HOST_TEMPLATE = "host.html.j2"
@@ -53,14 +53,14 @@ HOSTS_SLOT = Markup("<!-- jcfix:hosts -->")
 CHUNK = 1024 * 1024
 
 
-# C0 control characters other than tab and newlines: not text a browser should get (a script's output may hold them).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _printable(value: object) -> object:
-    """Every value the templates print, before escaping: control characters dropped (markup kept as is)."""
+    """Every value the templates print, before HTML escaping: control characters escaped (markup kept as is).
+
+    The jinja2 ``finalize`` hook: every ``{{ }}`` of both templates, attributes included, passes through it, so a
+    host's name, message or error can neither forge a line nor hide text (``\\x1b``, ``\\u202e`` show as such).
+    """
     if isinstance(value, str) and not isinstance(value, Markup):
-        return CONTROL_CHARACTERS.sub("", value)
+        return printable(value)
     return value
 
 
@@ -210,13 +210,16 @@ class HtmlRecorder:
     def finish(self, summary: RunSummary) -> None:
         """Write the page: header, summary, filters, the hosts with blockers, the other hosts, the script."""
         assert self._blocked is not None and self._rest is not None and self.meta is not None, "start() first"
-        # Behind the hosts with blockers, in chunks: the other hosts never sit in memory all at once.
-        self._rest.seek(0)
-        while chunk := self._rest.read(CHUNK):
-            self._blocked.write(chunk)
-        self._rest.close()
-        head, foot = self.shell(summary).split(HOSTS_SLOT)
-        self._blocked.assemble(head, foot)
+        try:
+            # Behind the hosts with blockers, in chunks: the other hosts never sit in memory all at once.
+            self._rest.seek(0)
+            while chunk := self._rest.read(CHUNK):
+                self._blocked.write(chunk)
+            head, foot = self.shell(summary).split(HOSTS_SLOT)
+            self._blocked.assemble(head, foot)
+        finally:  # whatever failed, no spool is left beside the report
+            self._rest.close()
+            self._blocked.discard()
 
     def shell(self, summary: RunSummary) -> str:
         """The page without its hosts: :data:`HOSTS_SLOT` marks where they go."""

@@ -33,20 +33,25 @@ from toolkit.report.view import (
     host_reason,
     step_views,
 )
-from toolkit.textvalues import plural
+from toolkit.textvalues import plural, printable
 
 
-def _clean(text: str) -> str:
-    """``text`` without the control characters XML 1.0 cannot hold (a host's output may have them)."""
-    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+def _value(text: object) -> str:
+    """One value (a host's message, a name) for the XML: control characters escaped (``\\x0a``), so a newline in
+    it never starts a line of its own; and what XML 1.0 cannot hold at all (surrogates, U+FFFE/U+FFFF) too."""
+    return "".join(
+        f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF or ord(ch) in (0xFFFE, 0xFFFF) else ch
+        for ch in printable(text)
+    )
 
 
-def _attr(text: str) -> str:
-    return quoteattr(_clean(text))
+def _attr(text: object) -> str:
+    return quoteattr(_value(text))
 
 
-def _text(text: str) -> str:
-    return escape(_clean(text))
+def _text(lines: list[str]) -> str:
+    """Element text of several lines, each one value (escaped): only jcfix's own line breaks remain."""
+    return escape("\n".join(_value(line) for line in lines))
 
 
 class JUnitRecorder:
@@ -81,11 +86,11 @@ class JUnitRecorder:
                 self.errors += 1
             else:
                 self.failures += 1
-            return f"<{tag} type={_attr(category)} message={_attr(message)}>{_text(message)}</{tag}>"
+            return f"<{tag} type={_attr(category)} message={_attr(message)}>{_text([message])}</{tag}>"
         blockers = view.blockers
         if blockers:
             self.failures += 1
-            lines = "\n".join(f"{f.code}: {f.message}" + (f" (fix: {f.fix})" if f.fix else "") for f in blockers)
+            lines = [f"{f.code}: {f.message}" + (f" (fix: {f.fix})" if f.fix else "") for f in blockers]
             message = f"{plural(len(blockers), 'blocker')}: " + ", ".join(sorted({f.code for f in blockers}))
             return f"<failure type='blocker' message={_attr(message)}>{_text(lines)}</failure>"
         return ""
@@ -106,9 +111,8 @@ class JUnitRecorder:
         for view in views:
             self.tests += 1
             outcome = self._outcome(view)
-            out = f"status: {view.label}" + (" (check mode)" if view.whatif else "")
-            if view.findings:
-                out += "\n" + "\n".join(f"{f.severity} {f.code}: {f.message}" for f in view.findings)
+            out = [f"status: {view.label}" + (" (check mode)" if view.whatif else "")]
+            out += [f"{f.severity} {f.code}: {f.message}" for f in view.findings]
             parts.append(
                 f"    <testcase classname={_attr(host)} name={_attr(view.name)}>{outcome}"
                 f"<system-out>{_text(out)}</system-out></testcase>\n"

@@ -38,6 +38,9 @@ class Spool:
                 shutil.copyfileobj(self._file, out, 1024 * 1024)
                 out.write(footer)
             temporary.replace(self.target)
+        except BaseException:  # a failed write or rename leaves nothing behind
+            temporary.unlink(missing_ok=True)
+            raise
         finally:
             self.discard()
 

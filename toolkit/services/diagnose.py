@@ -136,7 +136,9 @@ class DiagnoseService:
     ) -> Diagnosis:
         """Diagnose the facts at ``position`` of ``report`` and record the findings on it for the reports."""
         result = report.results[position][1] if len(report.results) > position else None
-        if result is None or not isinstance(result.data, HostFacts):
+        # A read that failed (error records beside its output) gave facts nobody can trust: judging them
+        # would say TAKEOVER_READY from half a picture. The host is reported failed, with no findings.
+        if result is None or result.status == "failed" or not isinstance(result.data, HostFacts):
             return Diagnosis(report.target.name, list(jc_users), users_from=users_from if jc_users else "none")
         diagnosis = self.diagnose_facts(report.target.name, result.data, jc_users, users_from=users_from)
         report.diagnoses[position] = list(diagnosis.findings)

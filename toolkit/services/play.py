@@ -19,12 +19,13 @@ from toolkit.playbook_run import PlayOptions, run_playbook_on_host, static_steps
 from toolkit.recorder import HOST_STATUSES
 from toolkit.report import ReportOptions
 from toolkit.report.view import has_blockers
-from toolkit.runner import FleetControl, HostChannel, RetryPolicy, run_hosts
+from toolkit.runner import FleetControl, LiveChannel, RetryPolicy, run_hosts
 from toolkit.services.diagnose import DiagnoseService
 from toolkit.settings import ConnectionSettings
+from toolkit.signals import exit_code
 from toolkit.transport.base import HostTarget
 
-INTERRUPTED_EXIT = 130
+INTERRUPTED_EXIT = 130  # Ctrl-C; a run stopped by another signal exits 128 + its number
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,13 @@ def play(
     retry = RetryPolicy(retries=request.retries)
 
     def work(target: HostTarget) -> HostReport:
-        with HostChannel(target, request.settings, retry=retry, stop=control.stop) as channel:
+        channel = LiveChannel(target, request.settings, retry=retry, stop=control.stop)
+        with channel, control.track(channel):
             report = run_playbook_on_host(request.playbook, channel, options)
+        untouched = not channel.done and all(result.status == "skipped" for _, result in report.results)
+        if control.stopped_reason is not None and control.interrupted and untouched:
+            # Stopped before its first step reached the host: skipped for the run's reason, like hosts not started.
+            report.skipped_reason = control.stopped_reason
         report.retries = channel.retries
         for note in channel.notes:
             report.add_note(note)
@@ -107,29 +113,34 @@ def play(
     )
     recorder.start(meta)
     tally = Tally()
-    for report in run_hosts(
-        request.targets,
-        work,
-        forks=request.forks,
-        deadline_s=request.settings.deadline,
-        serial=request.serial,
-        max_fail_percent=request.max_fail_percent,
-        control=control,
-        describe=lambda target: placeholder_steps,
-    ):
-        tally.add(report, has_blockers(report))
-        recorder.host_done(report)
-        if on_host is not None:
-            on_host(report, tally)
-    code = _exit_code(tally, control.interrupted)
-    summary = run_summary(tally.counts, exit_code=code, interrupted=control.interrupted)
-    recorder.finish(replace(summary, stopped_reason=control.stopped_reason))
+    code = INTERRUPTED_EXIT  # what the reports say if something below raises: the run did not end normally
+    try:
+        for report in run_hosts(
+            request.targets,
+            work,
+            forks=request.forks,
+            deadline_s=request.settings.deadline,
+            serial=request.serial,
+            max_fail_percent=request.max_fail_percent,
+            control=control,
+            describe=lambda target: placeholder_steps,
+        ):
+            tally.add(report, has_blockers(report))
+            recorder.host_done(report)
+            if on_host is not None:
+                on_host(report, tally)
+        code = _exit_code(tally, control)
+    finally:
+        # Always: the history run is closed and the reports are complete files, whatever stopped the run.
+        interrupted = control.interrupted or code == INTERRUPTED_EXIT
+        summary = run_summary(tally.counts, exit_code=code, interrupted=interrupted)
+        recorder.finish(replace(summary, stopped_reason=control.stopped_reason))
     return PlayOutcome(tally, code, control.interrupted, control.stopped_reason, control.abandon.is_set())
 
 
-def _exit_code(tally: Tally, interrupted: bool) -> int:
-    if interrupted:
-        return INTERRUPTED_EXIT
+def _exit_code(tally: Tally, control: FleetControl) -> int:
+    if control.interrupted:
+        return exit_code(control.signum) if control.signum is not None else INTERRUPTED_EXIT
     code = for_statuses([s for s, n in tally.counts.items() if n and s != "skipped"])
     if code == ExitCode.OK and tally.blocked_hosts:
         code = ExitCode.BLOCKERS

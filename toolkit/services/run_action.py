@@ -6,8 +6,10 @@ through :func:`run_planned`; the CLI only decides whether to preview the plan (`
 
 from __future__ import annotations
 
+import signal
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from toolkit.actions import RUN_ID_PARAM, Action
@@ -15,8 +17,10 @@ from toolkit.exitcodes import ExitCode, for_statuses
 from toolkit.models import HostReport, Step
 from toolkit.recorder import RunRecorder
 from toolkit.report import ReportOptions
-from toolkit.runner import run_fleet
+from toolkit.runner import FleetControl, run_fleet
 from toolkit.settings import ConnectionSettings
+from toolkit.signals import StoppedBySignal, end_now, stop_on_signals
+from toolkit.signals import exit_code as signal_exit_code
 from toolkit.transport.base import HostTarget
 
 
@@ -111,9 +115,11 @@ def run_planned(
 ) -> list[HostReport]:
     """Run ``plan`` on every host of ``fleet``; each host's report is recorded as it finishes.
 
-    Recorded: run history, and ``--junit``/``--html`` when asked; the end of the run also after Ctrl-C.
-    ``on_report`` sees each report before it is recorded (the diagnose service stores its findings there,
-    so the reports and the exit code judge by them). Reports come back in the fleet's order. Hosts in
+    Recorded: run history, and ``--junit``/``--html`` when asked; the end of the run also after Ctrl-C,
+    SIGTERM or SIGHUP (:mod:`toolkit.signals`: the hosts not started are recorded ``skipped``, then
+    ``KeyboardInterrupt`` or :class:`~toolkit.signals.StoppedBySignal` is raised). ``on_report`` sees
+    each report before it is recorded (the diagnose service stores its findings there, so the reports
+    and the exit code judge by them). Reports come back in the fleet's order. Hosts in
     ``plan.skipped`` are recorded ``skipped`` without connecting; reports ``plan.review`` holds are
     recorded after its decision.
     """
@@ -130,6 +136,7 @@ def run_planned(
     recorder.start(run_meta(plan.run_id, hosts=len(targets), check_mode=whatif))
     reports: list[HostReport] = []
     held: list[HostReport] = []
+    control = FleetControl()
     interrupted = True
 
     def record(report: HostReport) -> None:
@@ -141,35 +148,54 @@ def run_planned(
             if target.name in plan.skipped:
                 record(HostReport(target, skipped_reason=plan.skipped[target.name]))
         planned = [(t, plan.steps[t.name]) for t in targets if t.name not in plan.skipped]
-        for report in run_fleet(planned, settings, forks=fleet.forks):
-            if on_report is not None:
-                on_report(report)
-            if plan.review is not None and plan.review.held(report):
-                held.append(report)
-            else:
-                record(report)
+        with stop_on_signals(control, lambda line: print(line, file=sys.stderr, flush=True)):
+            for report in run_fleet(planned, settings, forks=fleet.forks, control=control):
+                if on_report is not None:
+                    on_report(report)
+                if plan.review is not None and plan.review.held(report) and not control.interrupted:
+                    held.append(report)
+                else:
+                    record(report)
         if plan.review is not None and held:
             for name, reason in plan.review.decide(held, list(reports), settings, fleet.forks).items():
                 mark_skipped(next(r for r in held if r.target.name == name), reason)
-        interrupted = False
+        interrupted = control.interrupted
     finally:
         # Also after Ctrl-C: the hosts that finished stay recorded, and the reports are complete files.
         for report in held:
             record(report)
-        _finish(recorder, plan, reports, interrupted)
+        _finish(recorder, plan, reports, interrupted, control)
+    _stopped(control)
     return sorted(reports, key=lambda r: order[r.target.name])
 
 
-def _finish(recorder: RunRecorder, plan: ActionPlan, reports: list[HostReport], interrupted: bool) -> None:
-    """Record how the run ended: its counts and exit code (130 after Ctrl-C)."""
+def _stopped(control: FleetControl) -> None:
+    """After a run a signal stopped (everything recorded): end as that signal says."""
+    if not control.interrupted:
+        return
+    signum = control.signum if control.signum is not None else signal.SIGINT
+    if control.abandon.is_set():
+        end_now(signal_exit_code(signum))  # workers still inside a host's deadline: do not join them
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise StoppedBySignal(signum)
+
+
+def _finish(
+    recorder: RunRecorder, plan: ActionPlan, reports: list[HostReport], interrupted: bool, control: FleetControl
+) -> None:
+    """Record how the run ended: its counts and exit code (128 + the signal's number after a signal)."""
     from toolkit.report.recorders import run_summary
     from toolkit.report.view import has_blockers
 
     counts: dict[str, int] = {}
     for report in reports:
         counts[report.status] = counts.get(report.status, 0) + 1
-    exit_code = for_statuses([r.status for r in reports])
+    exit_code: int = for_statuses([r.status for r in reports])
     diagnosed = plan.action.name == "collect_facts"  # blockers are what the diagnosis found
     if exit_code == ExitCode.OK and diagnosed and any(has_blockers(r) for r in reports):
         exit_code = ExitCode.BLOCKERS  # what jcfix diagnose exits with
-    recorder.finish(run_summary(counts, exit_code=130 if interrupted else exit_code, interrupted=interrupted))
+    if interrupted:
+        exit_code = signal_exit_code(control.signum if control.signum is not None else signal.SIGINT)
+    summary = run_summary(counts, exit_code=exit_code, interrupted=interrupted)
+    recorder.finish(replace(summary, stopped_reason=control.stopped_reason))

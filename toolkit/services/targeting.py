@@ -128,7 +128,8 @@ def recorded_findings(
     history_file: Path | None, run_id: str, targets: Sequence[HostTarget]
 ) -> dict[str, list[Finding]]:
     """Each recorded host's findings in run ``run_id``: its steps' own findings and, for its last facts
-    step, the diagnosis rules over the stored facts (for the users the inventory expects on it now)."""
+    step, the diagnosis the run showed (stored since history schema 3), else the diagnosis rules over the
+    stored facts (for the users the inventory expects on it now)."""
     path = history_path(history_file)
     if not path.exists():
         raise UsageError(f"--from-run {run_id}: the run history {path} does not exist")
@@ -149,13 +150,16 @@ def _step_findings(steps: Sequence[Any], target: HostTarget) -> list[Finding]:
 
     findings: list[Finding] = []
     facts = None
+    shown: list[Finding] | None = None  # the diagnosis the run showed for its last facts step, when stored
     for step in steps:
         for stored in step.document.get("findings") or []:
             if isinstance(stored, Mapping) and stored.get("severity") in SEVERITY_ORDER:
                 findings.append(Finding(str(stored.get("code")), stored["severity"], str(stored.get("message", ""))))
         data = step.document.get("data")
         if step.action == "collect_facts" and isinstance(data, Mapping) and not step.document.get("data_partial"):
-            facts = data
+            facts, shown = data, getattr(step, "findings", None)
+    if shown is not None:  # judged as the run judged (its expected users), not by the rules run again
+        return findings + list(shown)
     if facts is not None:
         try:
             parsed = HostFacts.model_validate(facts)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,9 +55,9 @@ LIVE = _LiveCommands()
 def install_interrupt_handlers() -> None:
     """Stop polling and delete the commands when the run is interrupted (call in the main thread).
 
-    SIGTERM becomes an interrupt like Ctrl-C. Either way the main thread unwinds and the interpreter
-    shuts down, joining the host workers: a shutdown hook cancels first, so each worker stops waiting
-    and its ``finally`` deletes its command instead of polling until the deadline.
+    When a run stops waiting for its hosts (a second Ctrl-C or SIGTERM, toolkit.signals), or the
+    interpreter shuts down joining the host workers, each worker stops waiting and its ``finally``
+    deletes its command instead of polling until the deadline.
     """
     if threading.current_thread() is not threading.main_thread() or LIVE.hooked:
         return
@@ -71,11 +70,10 @@ def install_interrupt_handlers() -> None:
     if register is not None:
         register(LIVE.cancelled.set)
 
-    def on_term(signum: int, frame: Any) -> None:
-        LIVE.cancelled.set()
-        raise KeyboardInterrupt
+    # SIGTERM and SIGHUP stop a run like Ctrl-C (toolkit.signals); once it stops waiting, stop polling too.
+    from toolkit.signals import add_abandon_hook
 
-    signal.signal(signal.SIGTERM, on_term)
+    add_abandon_hook(LIVE.cancelled.set)
 
 
 # ---- settings and session -------------------------------------------------------------------------

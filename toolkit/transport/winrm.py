@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,6 +27,7 @@ from toolkit.results import RawOutput
 from toolkit.secrets import Secret
 from toolkit.settings import ConnectionSettings, check_cleartext, resolve_password
 from toolkit.templates import RenderedScript
+from toolkit.textvalues import printable
 from toolkit.transport.base import HostTarget, TransportError, resolve_endpoint
 from toolkit.transport.errors import DeadlineExceeded, classify
 from toolkit.transport.registry import Transport, register
@@ -33,16 +35,32 @@ from toolkit.transport.registry import Transport, register
 log = logging.getLogger(__name__)
 
 
+# A .NET type name in a FullyQualifiedErrorId ("PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand"):
+# the command or exception class that raised, not words for an admin.
+_TYPE_NAME = re.compile(r"^(Microsoft|System)(\.\w+)+$")
+
+
+def _error_id(fq_error: str) -> str:
+    """The error id a FullyQualifiedErrorId (``ErrorId,Command``) starts with; "" when it is a .NET type name
+    (Write-Error's default, ``Microsoft.PowerShell.Commands.WriteErrorException``), which says nothing."""
+    error_id = fq_error.split(",", 1)[0].strip()
+    return "" if _TYPE_NAME.match(error_id) else error_id
+
+
 def error_record_text(record: Any) -> str:
-    """The text an admin would see for a PowerShell error record."""
+    """The text an admin would see for a PowerShell error record: its message, then its error id if it adds one.
+
+    One line, control characters escaped (the text is the host's).
+    """
     text = ""
     if isinstance(record, ErrorRecord):
         text = str(record) or record.message or ""
-        if record.fq_error and record.fq_error not in text:
-            text = f"{text} ({record.fq_error})" if text else record.fq_error
+        error_id = _error_id(record.fq_error or "")
+        if error_id and error_id not in text:
+            text = f"{text} (error id {error_id})" if text else error_id
     else:
         text = str(record)
-    return " ".join(text.split()) or "unknown error"
+    return printable(" ".join(text.split())) or "unknown error"
 
 
 class _Deadline:
@@ -154,7 +172,13 @@ class WinRMSession:
         try:
             self._connect()
         except Exception as exc:  # every failure leaves as one classified line
-            raise classify(exc, host=self.target.name) from None
+            raise self._failure(exc, "connecting") from None
+
+    def _failure(self, exc: Exception, doing: str) -> TransportError:
+        """``exc`` as one classified line; the whole exception goes to the debug log (shown with --debug)."""
+        error = classify(exc, host=self.target.name)
+        log.debug("%s failed on %s (%s)", doing, self.target.name, error.message, exc_info=exc)
+        return error
 
     @contextlib.contextmanager
     def limit_to(self, seconds: float) -> Iterator[None]:
@@ -182,7 +206,7 @@ class WinRMSession:
                 shell.add_parameters(parameters)
             output = shell.invoke()
         except Exception as exc:  # every failure leaves as one classified line
-            raise classify(exc, host=self.target.name) from None
+            raise self._failure(exc, "running a script") from None
         records = list(shell.streams.error)
         terminating = None
         if shell.had_errors and records:

@@ -66,8 +66,9 @@ def _drive(lab: JcLab, runs: dict[str, subprocess.CompletedProcess[str]]) -> Non
     }
     for name, args in fixes.items():
         env = password if name == "password" else {}
-        common = ("fix", *args, "--run-id", f"spec-{name}", "-o", "json")
-        steps += [(f"{name}-check", (*common, "--check"), env), (name, common, env)]
+        common = ("fix", *args, "-o", "json")
+        checked = (*common, "--run-id", f"spec-{name}-check", "--check")  # one run id per run
+        steps += [(f"{name}-check", checked, env), (name, (*common, "--run-id", f"spec-{name}"), env)]
     steps += [
         ("undo-local", ("fix", "jc-undo", "--run-id", "spec-local", "-o", "json"), {}),
         ("undo-bind", ("undo", "--run-id", "spec-bind", "-o", "json"), {}),

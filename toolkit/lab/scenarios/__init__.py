@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from toolkit.errors import UsageError
 from toolkit.lab.host import LabAgent, LabHost, LabUser
 from toolkit.lab.jcdirectory import JumpCloudScenario
+from toolkit.yamllines import read_text_file, safe_load_bounded
 
 RANDOM_SCENARIO = "random"
 
@@ -63,7 +64,11 @@ def _builtin_text(name: str) -> tuple[str, str] | None:
     root = importlib.resources.files(__name__)
     for suffix in (".yaml", ".yml"):
         resource = root.joinpath(name + suffix)
-        if resource.is_file():
+        try:
+            found = resource.is_file()
+        except OSError:  # a name the OS refuses (too long...) is no built-in scenario
+            found = False
+        if found:
             return f"built-in scenario {name}", resource.read_text(encoding="utf-8")
     return None
 
@@ -78,10 +83,10 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
         known = ", ".join(builtin_names())
         raise ScenarioError(f"unknown scenario {text!r} (built-in: {known}; or give a .yaml file)")
     path = Path(text)
-    try:
-        return str(path), path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"scenario file {path}: {exc.strerror or exc}") from None
+    try:  # bounded in size; a missing, unreadable or binary file is refused naming it
+        return str(path), read_text_file(path, "scenario file")
+    except UsageError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,7 +110,9 @@ def load_scenario(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> tupl
     """The scenario and its validated hosts (included scenarios' hosts first)."""
     label, text = _read(name_or_path)
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load_bounded(text, label)
+    except UsageError as exc:  # past the alias or depth bounds
+        raise ScenarioError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
