@@ -30,7 +30,7 @@ def print_dry_run(connection: Connection, steps_for: Mapping[str, list[Step]]) -
             out.write(f"# ==== {target.name}: skipped, nothing to run there ====\n")
             continue
         for step in steps_for[target.name]:
-            mode = "check (-WhatIf)" if step.whatif else "apply"
+            mode = "check (-WhatIf)" if step.whatif else "apply" if step.action.changes_state else "read-only"
             out.write(f"# ==== {describe_target(target, connection)}: {step.action.name} [{mode}] ====\n")
             out.write(transport.preview(step.rendered, step.whatif))
             out.write("\n")
