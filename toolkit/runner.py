@@ -16,26 +16,27 @@ models (:class:`Step`, :class:`HostReport`) in :mod:`toolkit.models`. Both are r
 
 from __future__ import annotations
 
-import concurrent.futures
+import logging
 import math
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from toolkit.errors import UsageError
+from toolkit.hostpool import DEADLINE_GRACE_S, Describe, HostWork, ThreadHostPool, synthesised
 from toolkit.livehost import LiveChannel
 from toolkit.models import (
     FAILURE_STATUSES,
     SKIPPED_FINDING,
-    ErrorCategory,
     HostReport,
     Step,
     skip_reason,
     skipped_result,
 )
-from toolkit.results import failed
 from toolkit.settings import ConnectionSettings
 from toolkit.textvalues import plural
 from toolkit.transport.base import HostTarget
@@ -47,8 +48,13 @@ from toolkit.transport.channel import (
     is_transient,
 )
 from toolkit.transport.registry import SessionFactory
+from toolkit.window import DEFAULT_FORKS, AdaptiveWindow, FixedWindow, HostWindow
+from toolkit.workers import ProcessHostPool, can_fork
 
 __all__ = [
+    "ADAPTIVE",
+    "DEADLINE_GRACE_S",
+    "DEFAULT_FORKS",
     "SKIPPED_FINDING",
     "FleetControl",
     "HostChannel",
@@ -59,6 +65,7 @@ __all__ = [
     "Step",
     "StepTimeout",
     "batch_sizes",
+    "forkable",
     "is_transient",
     "parse_serial",
     "run_fleet",
@@ -66,11 +73,8 @@ __all__ = [
     "run_hosts",
     "skip_reason",
     "skipped_result",
+    "worker_processes",
 ]
-
-# Extra seconds the runner waits past a host's deadline before it stops waiting for the worker:
-# the transport itself gives up at the deadline, this only covers a worker stuck outside it.
-DEADLINE_GRACE_S = 5.0
 
 
 def run_host(
@@ -106,7 +110,12 @@ def run_host(
 
 # ---- scheduling -----------------------------------------------------------------------------------
 
-HostWork = Callable[[HostTarget], HostReport]
+_log = logging.getLogger("jcfix.runner")
+
+# Whether the window adapts (see toolkit.window); benchmarks set it False to compare with fixed windows.
+ADAPTIVE = True
+PROCESS_MIN_HOSTS = 200  # smaller runs stay in one process: forking costs more than it saves
+WORKERS_ENV = "JCFIX_WORKERS"  # worker processes for large runs (1: one process); default: one per core
 
 
 def parse_serial(spec: str | None) -> list[str]:
@@ -205,30 +214,62 @@ def _counts_as_failure(report: HostReport) -> bool:
     return report.status in FAILURE_STATUSES
 
 
+def worker_processes(hosts: int, processes: int | None) -> int:
+    """How many worker processes a run of ``hosts`` hosts uses (1: none, the hosts run in this process).
+
+    ``processes``: a number, or None to decide: ``JCFIX_WORKERS`` when set, else one per core for runs of
+    at least :data:`PROCESS_MIN_HOSTS` hosts where processes can be forked.
+    """
+    if processes is None:
+        configured = os.environ.get(WORKERS_ENV, "").strip()
+        if configured.isdigit() and int(configured) >= 1:
+            processes = int(configured)
+        elif hosts >= PROCESS_MIN_HOSTS:
+            processes = os.cpu_count() or 1
+        else:
+            processes = 1
+    if processes > 1 and not can_fork():
+        return 1
+    return max(1, min(processes, hosts))
+
+
 def run_hosts(
     targets: Sequence[HostTarget],
     work: HostWork,
     *,
-    forks: int = 32,
+    forks: int = DEFAULT_FORKS,
     deadline_s: float = 120.0,
     serial: Sequence[str] = (),
     max_fail_percent: float | None = None,
     control: FleetControl | None = None,
-    describe: Callable[[HostTarget], Iterable[Step]] = lambda target: (),
+    describe: Describe = lambda target: (),
+    processes: int | None = 1,
 ) -> Iterator[HostReport]:
-    """Run ``work`` for each target with at most ``forks`` at once; yields one report per target as each ends.
+    """Run ``work`` for each target, at most ``forks`` at once; yields one report per target as each ends.
 
-    Hosts start in target order, in ``serial`` batches (each batch finishes before the next starts).
-    Once more than ``max_fail_percent`` of the current batch (all hosts, without ``serial``) has failed
-    or been unreachable, or ``control.stop`` is set, no new host starts: running hosts finish and every
-    host not started yields a ``skipped`` report with the reason. A worker past ``deadline_s`` (plus a
-    grace) yields ``unreachable``; a worker that raised yields ``failed``. ``describe`` names the steps
-    a host would have run, for those synthesised reports.
+    Hosts start in target order, in ``serial`` batches (each batch finishes before the next starts),
+    within a window of hosts at once that adapts below ``forks`` (:mod:`toolkit.window`; fixed at
+    ``forks`` when :data:`ADAPTIVE` is False). Once more than ``max_fail_percent`` of the current batch
+    (all hosts, without ``serial``) has failed or been unreachable, or ``control.stop`` is set, no new
+    host starts: running hosts finish and every host not started yields a ``skipped`` report with the
+    reason. A worker past ``deadline_s`` (plus a grace) yields ``unreachable``; a worker that raised
+    yields ``failed``. ``describe`` names the steps a host would have run, for those synthesised reports.
+    ``processes``: worker processes (:func:`worker_processes`; 1, the default, keeps every host in this
+    process: a caller passes None only when ``work`` is safe to run in a forked process).
     """
     if forks < 1:
         raise ValueError("forks must be at least 1")
     control = control or FleetControl()
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=forks, thread_name_prefix="jcfix-host")
+    window: HostWindow = AdaptiveWindow(cap=forks) if ADAPTIVE else FixedWindow(forks)
+    count = worker_processes(len(targets), processes)
+    pool: HostPool
+    if count > 1:
+        pool = ProcessHostPool(
+            work, targets=targets, processes=count, max_threads=forks, deadline_s=deadline_s,
+            control=control, describe=describe,
+        )  # fmt: skip
+    else:
+        pool = ThreadHostPool(work, max_threads=forks, deadline_s=deadline_s, control=control, describe=describe)
     position = 0
     sizes = list(batch_sizes(serial, len(targets)))
     try:
@@ -236,7 +277,7 @@ def run_hosts(
             batch = targets[position : position + size]
             position += size
             # With serial, each report carries its batch number (the reports show the batches, canary first).
-            for report in _run_batch(batch, work, pool, forks, deadline_s, max_fail_percent, control, describe):
+            for report in _run_batch(batch, pool, window, max_fail_percent, control, describe):
                 report.batch = number if serial else None
                 yield report
             if control.stopped_reason is not None:
@@ -244,43 +285,52 @@ def run_hosts(
         reason = control.stopped_reason or "not started"
         later = [n for n, size in enumerate(sizes, start=1) for _ in range(size)][position:]
         for target, later_batch in zip(targets[position:], later, strict=True):
-            report = _synthesised(target, describe, status_reason=reason)
+            report = synthesised(target, describe, status_reason=reason)
             report.batch = later_batch if serial else None
             yield report
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.close()
+        if isinstance(window, AdaptiveWindow):
+            _log.debug("window per period (hosts at once, hosts/s): %s", window.history)
+
+
+class HostPool(Protocol):
+    """Where hosts run: threads of this process (:class:`ThreadHostPool`) or worker processes."""
+
+    def __len__(self) -> int: ...
+    def start(self, target: HostTarget) -> None: ...
+    def collect(self, timeout: float | None = 0.2) -> list[HostReport]: ...
+    def close(self) -> None: ...
 
 
 def _run_batch(
     batch: Sequence[HostTarget],
-    work: HostWork,
-    pool: concurrent.futures.ThreadPoolExecutor,
-    forks: int,
-    deadline_s: float,
+    pool: HostPool,
+    window: HostWindow,
     max_fail_percent: float | None,
     control: FleetControl,
-    describe: Callable[[HostTarget], Iterable[Step]],
+    describe: Describe,
 ) -> Iterator[HostReport]:
-    """Run one batch from a bounded window of futures; yields a report per host as each ends."""
+    """Run one batch within the window; yields a report per host as each ends."""
     waiting = iter(batch)
-    running: dict[concurrent.futures.Future[HostReport], HostTarget] = {}
-    started: dict[concurrent.futures.Future[HostReport], float] = {}
+    began: dict[int, float] = {}  # id(target) -> when it started: the window learns from host durations
     failures = 0
     while True:
         if control.stop.is_set() and control.stopped_reason is None:
             control.stopped_reason = "interrupted before it started"
-        # Fill the window: a bounded number of futures, never one per host up front.
-        while control.stopped_reason is None and len(running) < forks:
+        # Fill the window: a bounded number of hosts in flight, never one per host up front.
+        while control.stopped_reason is None and len(pool) < window.limit:
             target = next(waiting, None)
             if target is None:
                 break
-            running[pool.submit(work, target)] = target
-        if not running:
+            began[id(target)] = now = time.monotonic()
+            window.started(now)
+            pool.start(target)
+        if not len(pool):
             break
-        done, _ = concurrent.futures.wait(running, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED)
-        finished = _collect_done(done, running, started, describe)
-        finished += _collect_overdue(running, started, deadline_s + DEADLINE_GRACE_S, control, describe)
-        for report in finished:
+        for report in pool.collect(timeout=0.2):
+            now = time.monotonic()
+            window.finished(now, now - began.pop(id(report.target), now), report.status == "unreachable")
             failures += _counts_as_failure(report)
             yield report
         over = max_fail_percent is not None and failures * 100 > max_fail_percent * len(batch)
@@ -290,91 +340,14 @@ def _run_batch(
                 "in the batch failed or were unreachable"
             )
     for target in waiting:
-        yield _synthesised(target, describe, status_reason=control.stopped_reason or "not started")
-
-
-_Futures = dict[concurrent.futures.Future[HostReport], HostTarget]
-
-
-def _collect_done(
-    done: Iterable[concurrent.futures.Future[HostReport]],
-    running: _Futures,
-    started: dict[concurrent.futures.Future[HostReport], float],
-    describe: Callable[[HostTarget], Iterable[Step]],
-) -> list[HostReport]:
-    """The reports of finished workers (removed from ``running``); a worker that raised costs only its host."""
-    finished: list[HostReport] = []
-    for future in done:
-        target = running.pop(future)
-        started.pop(future, None)
-        try:
-            finished.append(future.result())
-        except Exception as exc:  # a bug must cost one host, not the run
-            message = f"internal error: {exc!r}"
-            finished.append(_synthesised(target, describe, category="script_failed", message=message))
-    return finished
-
-
-def _collect_overdue(
-    running: _Futures,
-    started: dict[concurrent.futures.Future[HostReport], float],
-    grace: float,
-    control: FleetControl,
-    describe: Callable[[HostTarget], Iterable[Step]],
-) -> list[HostReport]:
-    """Reports for workers past the deadline plus ``grace``, or all of them once ``control.abandon`` is set."""
-    now = time.monotonic()
-    finished: list[HostReport] = []
-    for future, target in list(running.items()):
-        if future.running():
-            started.setdefault(future, now)
-        overdue = now - started.get(future, now) > grace
-        if not (overdue or control.abandoning()):
-            continue
-        running.pop(future)
-        started.pop(future, None)
-        channel = control.channels.get(target.name)
-        if overdue:
-            message = f"{target.name}: no answer within the per-host deadline"
-            finished.append(_synthesised(target, describe, category="unreachable", message=message))
-        elif future.cancel():
-            reason = control.stopped_reason or "interrupted before it started"
-            finished.append(_synthesised(target, describe, status_reason=reason))
-        elif isinstance(channel, LiveChannel):
-            # Still running: record what is known (a change that was sent is never recorded as untouched).
-            finished.append(channel.partial_report(describe(target), control.stopped_reason or "interrupted"))
-        else:
-            message = "interrupted while running: the last step may or may not have completed"
-            finished.append(_synthesised(target, describe, category="script_failed", message=message))
-    return finished
-
-
-def _synthesised(
-    target: HostTarget,
-    describe: Callable[[HostTarget], Iterable[Step]],
-    *,
-    status_reason: str | None = None,
-    category: ErrorCategory = "script_failed",
-    message: str = "",
-) -> HostReport:
-    """A report for a host whose worker did not report: skipped (never started) or failed/unreachable."""
-    report = HostReport(target, skipped_reason=status_reason)
-    for step in describe(target):
-        if status_reason is not None:
-            report.results.append((step, skipped_result(step.action.name, status_reason)))
-        else:
-            report.results.append((step, failed(step.action.name, category, message)))
-    if status_reason is None:
-        report.add_note(message)
-        report.failure_category = category
-    return report
+        yield synthesised(target, describe, status_reason=control.stopped_reason or "not started")
 
 
 def run_fleet(
     plan: Sequence[tuple[HostTarget, Sequence[Step]]],
     settings: ConnectionSettings,
     *,
-    forks: int = 32,
+    forks: int = DEFAULT_FORKS,
     session_factory: SessionFactory = _default_session_factory,
     retry: RetryPolicy | None = None,
     control: FleetControl | None = None,
@@ -398,4 +371,16 @@ def run_fleet(
         deadline_s=settings.deadline,
         control=control,
         describe=lambda target: steps_of[target.name],
+        processes=None if forkable(settings, session_factory) else 1,
     )
+
+
+def forkable(settings: ConnectionSettings, session_factory: SessionFactory = _default_session_factory) -> bool:
+    """Whether hosts reached with ``settings`` may run in forked worker processes.
+
+    Only over WinRM with jcfix's own sessions: a session factory given by the caller (tests) may keep
+    state the caller reads back, and the JumpCloud transport works through one API client per run.
+    """
+    from toolkit.transport.registry import for_settings
+
+    return session_factory is _default_session_factory and for_settings(settings).name == "winrm"

@@ -55,8 +55,8 @@ def lab(tmp_path: Path, text: str, **kwargs: Any) -> Iterator[tuple[LabFleet, Pa
         fleet.stop()
 
 
-def environment(tmp_path: Path) -> dict[str, str]:
-    """A jcfix environment: lab credentials, no user config, the history in ``tmp_path``."""
+def environment(tmp_path: Path, workers: int = 1) -> dict[str, str]:
+    """A jcfix environment: lab credentials, no user config, the history in ``tmp_path``, ``workers`` processes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
     env.update(
         JCFIX_CONFIG="/dev/null",
@@ -65,18 +65,21 @@ def environment(tmp_path: Path) -> dict[str, str]:
         JCFIX_HISTORY=str(tmp_path / "history.db"),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
         PYTHONUNBUFFERED="1",
+        JCFIX_WORKERS=str(workers),
         COLUMNS="80",
         NO_COLOR="1",
     )
     return env
 
 
-def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    """``jcfix ARGS`` in a subprocess, its stdout and stderr to files (:func:`ended` reads them)."""
+def start(tmp_path: Path, *args: str, workers: int = 1) -> subprocess.Popen[str]:
+    """``jcfix ARGS`` in a subprocess, its stdout and stderr to files (:func:`ended` reads them).
+
+    ``workers``: JCFIX_WORKERS (2: the hosts run in two forked worker processes, however few they are).
+    """
+    env = environment(tmp_path, workers)
     with open(tmp_path / "stdout", "w") as out, open(tmp_path / "stderr", "w") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "toolkit", *args], env=environment(tmp_path), stdout=out, stderr=err, text=True
-        )
+        return subprocess.Popen([sys.executable, "-m", "toolkit", *args], env=env, stdout=out, stderr=err, text=True)
 
 
 def ended(process: subprocess.Popen[str], tmp_path: Path, timeout: float = 60) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hardening_support import base_environment, run_process
 
 from toolkit.lab.fleet import LabFleet, write_inventory
@@ -64,12 +65,13 @@ def _fleet_hosts() -> list[Any]:
     return hosts
 
 
-def _diagnose(tmp_path: Path, hosts: list[Any], name: str) -> tuple[int, dict[str, Any], float]:
+def _diagnose(tmp_path: Path, hosts: list[Any], name: str, workers: int = 1) -> tuple[int, dict[str, Any], float]:
     with LabFleet(hosts) as fleet:
         inventory = tmp_path / f"{name}.yaml"
         write_inventory(inventory, fleet.server.endpoints, fleet.hosts, fleet.certificate)
         env = base_environment(tmp_path)
         env["JCFIX_HISTORY"] = str(tmp_path / f"{name}.sqlite3")
+        env["JCFIX_WORKERS"] = str(workers)
         started = time.monotonic()
         outcome = run_process(["diagnose", "-i", str(inventory), "-o", "json", "--forks", "50", *TIMEOUTS], env, 120)
         elapsed = time.monotonic() - started
@@ -77,12 +79,14 @@ def _diagnose(tmp_path: Path, hosts: list[Any], name: str) -> tuple[int, dict[st
     return outcome.code, json.loads(outcome.stdout), elapsed
 
 
-def test_fault_mix_fleet_accounts_every_host_once(tmp_path: Path) -> None:
+# workers 2: the same fleet with its hosts in two forked worker processes (toolkit.workers), as large runs are.
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fault_mix_fleet_accounts_every_host_once(tmp_path: Path, workers: int) -> None:
     hosts = _fleet_hosts()
     assert len(hosts) == HOSTS
     _, clean, _ = _diagnose(tmp_path, [h for h in hosts if h.hostname == "ok-000"], "clean")
     (clean_host,) = clean["hosts"]
-    code, mixed, elapsed = _diagnose(tmp_path, hosts, "mixed")
+    code, mixed, elapsed = _diagnose(tmp_path, hosts, "mixed", workers)
 
     names = [h["host"] for h in mixed["hosts"]]
     assert sorted(names) == sorted(h.hostname for h in hosts)  # every host once: none lost, none twice

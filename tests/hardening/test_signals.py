@@ -48,10 +48,19 @@ def _play(tmp_path: Path, inventory: Path, playbook: str, run_id: str, *extra: s
     ]
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_a_signal_stops_a_play_and_leaves_complete_reports(tmp_path: Path, signum: int, code: int) -> None:
+# Each CLI test also runs with the hosts in two worker processes (toolkit.workers): the parent alone gets the
+# signal and must pass the stop on.
+WORKERS = pytest.mark.parametrize("workers", [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "workers"), [(signal.SIGTERM, 143, 1), (signal.SIGHUP, 129, 1), (signal.SIGTERM, 143, 2)]
+)
+def test_a_signal_stops_a_play_and_leaves_complete_reports(
+    tmp_path: Path, signum: int, code: int, workers: int
+) -> None:
     with lab(tmp_path, scenario("slow", HOSTS, faults="{script_delay_s: 0.8}")) as (_, inventory):
-        process = start(tmp_path, *_play(tmp_path, inventory, "takeover-readiness", "r-signal"))
+        process = start(tmp_path, *_play(tmp_path, inventory, "takeover-readiness", "r-signal"), workers=workers)
         wait_for_a_host(process, tmp_path)
         process.send_signal(signum)
         out, err = ended(process, tmp_path)
@@ -70,10 +79,11 @@ def test_a_signal_stops_a_play_and_leaves_complete_reports(tmp_path: Path, signu
     assert {row.host: row.status for row in rows} == {host: line["status"] for host, line in hosts.items()}
 
 
-def test_a_second_sigterm_stops_waiting_and_still_records_every_host(tmp_path: Path) -> None:
+@WORKERS
+def test_a_second_sigterm_stops_waiting_and_still_records_every_host(tmp_path: Path, workers: int) -> None:
     # Scripts far slower than the test waits: running hosts can only be recorded by giving up on them.
     with lab(tmp_path, scenario("slow", HOSTS, faults="{script_delay_s: 30}")) as (fleet, inventory):
-        process = start(tmp_path, *_play(tmp_path, inventory, "takeover-readiness", "r-twice"))
+        process = start(tmp_path, *_play(tmp_path, inventory, "takeover-readiness", "r-twice"), workers=workers)
         listeners = [fleet.listener(host) for host in HOSTS]
         started = running(process, lambda: sum(lst.requests_served > 0 for lst in listeners) >= 2)
         wait_for(started, "two hosts running")
@@ -97,13 +107,16 @@ def _renamed(fleet: LabFleet, host: str) -> bool:
     return account is not None and account.name == "Jonathan"
 
 
+@WORKERS
 @pytest.mark.parametrize("twice", [False, True])
-def test_an_apply_play_stopped_never_records_a_sent_change_as_untouched(tmp_path: Path, twice: bool) -> None:
+def test_an_apply_play_stopped_never_records_a_sent_change_as_untouched(
+    tmp_path: Path, twice: bool, workers: int
+) -> None:
     delay = 2.0 if twice else 0.5
     text = scenario("case", HOSTS, users=CASE_USERS, faults=f"{{script_delay_s: {delay}}}")
     with lab(tmp_path, text, trace=True) as (fleet, inventory):
         args = _play(tmp_path, inventory, "fix-takeover-blockers", "r-apply", "--apply")
-        process = start(tmp_path, *args)
+        process = start(tmp_path, *args, workers=workers)
         if twice:
             # A host's second pipeline is its fix: signal twice while the lab holds it (2 s) unanswered.
             traces = [fleet.listener(host).trace for host in HOSTS]
@@ -131,12 +144,14 @@ def test_an_apply_play_stopped_never_records_a_sent_change_as_untouched(tmp_path
         assert hosts[host]["changed"] is True and hosts[host]["status"] in {"changed", "failed"}
 
 
+@WORKERS
 @pytest.mark.parametrize("twice", [False, True])
-def test_diagnose_under_sigterm_records_the_run_and_exits_143(tmp_path: Path, twice: bool) -> None:
+def test_diagnose_under_sigterm_records_the_run_and_exits_143(tmp_path: Path, twice: bool, workers: int) -> None:
     delay = 30 if twice else 1.0  # twice: far slower than the test waits, so only giving up on hosts ends it
     with lab(tmp_path, scenario("slow", HOSTS, faults=f"{{script_delay_s: {delay}}}")) as (fleet, inventory):
         args = ("diagnose", "-i", str(inventory), "--forks", "2")
-        process = start(tmp_path, *args, "--junit", str(tmp_path / "junit.xml"), "--html", str(tmp_path / "r.html"))
+        reports = ("--junit", str(tmp_path / "junit.xml"), "--html", str(tmp_path / "r.html"))
+        process = start(tmp_path, *args, *reports, workers=workers)
         listeners = [fleet.listener(host) for host in HOSTS]
         started = running(process, lambda: sum(lst.requests_served > 0 for lst in listeners) >= 2)
         wait_for(started, "two hosts running")

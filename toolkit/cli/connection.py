@@ -184,7 +184,11 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         DEFAULT_TRANSPORT,
     ),
-    "forks": (Annotated[int, _option("--forks", help="Hosts worked on at once.", min=1, max=1024)], 32),
+    # 256: the adaptive window's cap (toolkit.window.DEFAULT_FORKS; not imported: start-up stays light).
+    "forks": (
+        Annotated[int, _option("--forks", help="Most hosts at once (the window adapts up to it).", min=1, max=1024)],
+        256,
+    ),
     "dry_run": (
         Annotated[
             bool, _option("--dry-run", help="Print each host's exact script and parameters; connect to nothing.")

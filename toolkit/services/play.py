@@ -19,7 +19,7 @@ from toolkit.playbook_run import PlayOptions, run_playbook_on_host, static_steps
 from toolkit.recorder import HOST_STATUSES
 from toolkit.report import ReportOptions
 from toolkit.report.view import has_blockers
-from toolkit.runner import FleetControl, LiveChannel, RetryPolicy, run_hosts
+from toolkit.runner import FleetControl, LiveChannel, RetryPolicy, forkable, run_hosts
 from toolkit.services.diagnose import DiagnoseService
 from toolkit.settings import ConnectionSettings
 from toolkit.signals import exit_code
@@ -124,6 +124,7 @@ def play(
             max_fail_percent=request.max_fail_percent,
             control=control,
             describe=lambda target: placeholder_steps,
+            processes=None if forkable(request.settings) else 1,
         ):
             tally.add(report, has_blockers(report))
             recorder.host_done(report)
