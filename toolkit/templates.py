@@ -12,12 +12,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import TemplateError
+
+if TYPE_CHECKING:  # jinja2 is imported when a script is first rendered: listing actions or --help needs none
+    import jinja2
 
 TEMPLATE_PACKAGE = "toolkit.ps_templates"
 ACTIONS_DIR_ENV = "JCFIX_ACTIONS_DIR"
@@ -60,7 +62,11 @@ def _load_template(name: str) -> str | None:
     return None
 
 
-def _build_environment() -> jinja2.Environment:
+@cache
+def environment() -> jinja2.Environment:
+    """The one jinja2 environment that renders every template (built, and jinja2 imported, on first use)."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load_template),
         undefined=jinja2.StrictUndefined,
@@ -73,7 +79,11 @@ def _build_environment() -> jinja2.Environment:
     return env
 
 
-ENVIRONMENT = _build_environment()
+def __getattr__(name: str) -> Any:
+    # ``ENVIRONMENT`` as a module attribute, built on first access (see :func:`environment`).
+    if name == "ENVIRONMENT":
+        return environment()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def template_names() -> list[str]:
@@ -92,8 +102,10 @@ def template_source(name: str) -> str:
 
 def render_template(name: str, options: Mapping[str, Any]) -> str:
     """Render template ``name`` with jinja2 ``options`` (shape switches only, never values)."""
+    import jinja2
+
     try:
-        return ENVIRONMENT.get_template(name).render(**options)
+        return environment().get_template(name).render(**options)
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {name!r}: missing template {exc.name!r}") from None
     except jinja2.UndefinedError as exc:

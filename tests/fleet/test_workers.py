@@ -46,7 +46,7 @@ def _ok_report(target: HostTarget, step: Step | None = None) -> HostReport:
         "findings": [],
         "error": None,
     }
-    result = validate_document("list_users", document, LIST_USERS.result_model)
+    result = validate_document("list_users", document, LIST_USERS.data_model())
     report = HostReport(target, results=[(step, result)])
     report.add_note(f"pid {os.getpid()}")
     return report

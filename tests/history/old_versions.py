@@ -128,7 +128,7 @@ def _write_host(db: sqlite3.Connection, version: int, seq: int, position: int, h
 
 
 def write_history(path: Path, version: int) -> None:
-    """Write :data:`RUNS` into a new file at ``path`` as jcfix schema ``version`` (1, 2 or 3) did."""
+    """Write :data:`RUNS` into a new file at ``path`` as jcfix schema ``version`` (1 to 4) did (4 writes as 3)."""
     db = _open(path, version)
     try:
         for run, finish, hosts in RUNS:

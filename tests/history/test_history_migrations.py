@@ -23,8 +23,8 @@ from toolkit.history import (
 )
 from toolkit.recorder import RunMeta, RunSummary
 
-EARLIER = [1, 2]
-WRITTEN = [*EARLIER, 3]  # every version a fixture writes: the earlier ones, and the current one as it is
+EARLIER = [1, 2, 3]
+WRITTEN = [*EARLIER, 4]  # every version a fixture writes: the earlier ones, and the current one as it is
 # hosts.changed of every host, in rowid order: what version 2 wrote, and what the 1 -> 2 step derives from
 # version 1's steps (pc-2 changed then failed; the check run's pc-1 would have changed, but a check is not).
 CHANGED = [1, 1, 0, 0, 1, 0]
@@ -44,7 +44,7 @@ def _columns(db: sqlite3.Connection, table: str) -> set[tuple[object, ...]]:
 
 def test_the_steps_are_numbered_in_order_and_reach_the_current_version() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4
 
 
 @pytest.mark.parametrize("version", EARLIER)
@@ -57,7 +57,9 @@ def test_an_earlier_file_is_migrated_without_losing_a_row(tmp_path: Path, versio
     assert user_version(path) == SCHEMA_VERSION
     assert after["runs"] == before["runs"]
     # steps.findings (version 3): no old step has a stored diagnosis, so readers run the rules as before.
-    assert [{k: v for k, v in row.items() if k != "findings"} for row in after["steps"]] == before["steps"]
+    assert [{k: v for k, v in row.items() if k != "findings"} for row in after["steps"]] == [
+        {k: v for k, v in row.items() if k != "findings"} for row in before["steps"]
+    ]
     assert [row["findings"] for row in after["steps"]] == [None] * len(before["steps"])
     assert after["sqlite_sequence"] == before["sqlite_sequence"]
     assert [{k: v for k, v in row.items() if k != "changed"} for row in after["hosts"]] == [
@@ -173,7 +175,9 @@ def test_a_version_2_file_stamped_1_by_an_older_jcfix_migrates(tmp_path: Path) -
     History(path).close()
     after = table_rows(path)
     assert user_version(path) == SCHEMA_VERSION and after["hosts"] == before["hosts"]
-    assert [{k: v for k, v in row.items() if k != "findings"} for row in after["steps"]] == before["steps"]
+    assert [{k: v for k, v in row.items() if k != "findings"} for row in after["steps"]] == [
+        {k: v for k, v in row.items() if k != "findings"} for row in before["steps"]
+    ]
 
 
 def test_a_current_file_opens_unchanged(tmp_path: Path) -> None:
@@ -191,7 +195,20 @@ def test_a_version_3_file_stamped_2_by_an_older_jcfix_migrates(tmp_path: Path) -
         db.execute("PRAGMA user_version = 2")
     before = table_rows(path)
     History(path).close()
-    assert user_version(path) == 3 and table_rows(path) == before
+    assert user_version(path) == SCHEMA_VERSION and table_rows(path) == before
+
+
+@pytest.mark.parametrize("version", EARLIER)
+def test_an_earlier_file_gets_the_steps_indexes(tmp_path: Path, version: int) -> None:
+    # Version 4: pending fixes are found through these indexes, so a migrated file must have them too.
+    path = _written(tmp_path, version)
+    History(path).close()
+    indexes = "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+    current = sqlite3.connect(":memory:")
+    current.executescript(ddl(SCHEMA_VERSION))
+    with closing(sqlite3.connect(path)) as db, closing(current):
+        assert db.execute(indexes).fetchall() == current.execute(indexes).fetchall()
+        assert ("steps_by_action", "steps") in db.execute(indexes).fetchall()
 
 
 def test_several_jcfix_opening_an_old_file_at_once_migrate_it_once(tmp_path: Path) -> None:

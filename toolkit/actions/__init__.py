@@ -14,15 +14,17 @@ import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import UsageError
-from toolkit.results import DataT, RawOutput, ResultDocument, parse_result
 from toolkit.secrets import Secret
 from toolkit.templates import RenderedScript, extra_dirs, read_marker, render_template
 from toolkit.textvalues import parse_bool
+
+if TYPE_CHECKING:  # the result contract (pydantic) is imported when a result is parsed, not to list actions
+    from pydantic import BaseModel
+
+    from toolkit.results import DataT, RawOutput, ResultDocument
 
 Validator = Callable[[Any], None]
 
@@ -143,7 +145,8 @@ class Action:
         version: the template version, as in its first-line marker.
         summary: one line for ``jcfix templates``.
         params: the script's ``param()`` block, in order.
-        result_model: the pydantic model of the document's ``data``.
+        result_model: the pydantic model of the document's ``data``, or where it is (``"module:Name"``),
+            imported when a result is first parsed: listing actions (``jcfix templates``) then needs no pydantic.
         changes_state: whether the script can change the host (it then honours ``-WhatIf``).
         options: jinja2 shape switches and their defaults; never values.
         command: the name of its ``jcfix fix`` subcommand (None: not a fix).
@@ -159,7 +162,7 @@ class Action:
     version: int
     summary: str
     params: tuple[Param, ...]
-    result_model: type[BaseModel]
+    result_model: type[BaseModel] | str
     changes_state: bool
     options: Mapping[str, Any] = field(default_factory=dict)
     command: str | None = None
@@ -171,6 +174,14 @@ class Action:
     def needs_run_id(self) -> bool:
         """Whether the script takes the run's id (``RunId``, its backups' name): callers fill it in, never the user."""
         return any(p.name == RUN_ID_PARAM for p in self.params)
+
+    def data_model(self) -> type[BaseModel]:
+        """The pydantic model of the document's ``data`` (imported now when declared as ``"module:Name"``)."""
+        if not isinstance(self.result_model, str):
+            return self.result_model
+        module, _, name = self.result_model.partition(":")
+        model: type[BaseModel] = getattr(importlib.import_module(module), name)
+        return model
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -229,7 +240,9 @@ class Action:
 
     def parse(self, raw: RawOutput) -> ResultDocument[Any]:
         """Validate a run's raw output against the contract and this action's data model."""
-        return parse_result(self.name, raw, self.result_model)
+        from toolkit.results import parse_result
+
+        return parse_result(self.name, raw, self.data_model())
 
 
 @dataclass(frozen=True)
@@ -346,6 +359,15 @@ def get_action(name: str) -> Action:
     if key not in actions:
         raise UsageError(f"unknown template {name!r} (known: {', '.join(actions)})")
     return actions[key]
+
+
+def __getattr__(name: str) -> Any:
+    # ``DataT`` is re-exported from :mod:`toolkit.results` on first access, so importing this package needs no pydantic.
+    if name == "DataT":
+        from toolkit.results import DataT
+
+        return DataT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -8,8 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from toolkit.actions import Param
 from toolkit.errors import UsageError
 from toolkit.naming import check_existing_name
@@ -59,27 +57,17 @@ def run_id_param() -> Param:
     return Param("RunId", required=True, validate=_check_run_id, help="run id (names the backup folder)")
 
 
-class FixData(BaseModel):
-    """What a fix read, planned, saved and read back; the same shape for every fix.
-
-    ``before`` and ``after`` are read from the host (``after`` after the change, never assumed);
-    ``check_mode`` is true under ``-WhatIf``, where ``planned`` says what would change.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    user: str
-    sid: str | None
-    check_mode: bool
-    planned: list[str]
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    backups: list[str]
-    notes: list[str] = Field(default_factory=list)
-
-
 def user_param() -> Param:
     """The ``UserName`` parameter (``--user``): the local account a fix acts on."""
     return Param(
         "UserName", required=True, flag="--user", help="the local account's username", validate=check_existing_name
     )
+
+
+def __getattr__(name: str) -> Any:
+    # The result models live in toolkit.actions._data (pydantic, imported on use); still importable from here.
+    if name in ("FixData",):
+        from toolkit.actions import _data
+
+        return getattr(_data, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

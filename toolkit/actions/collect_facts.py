@@ -10,7 +10,6 @@ import base64
 from typing import Any
 
 from toolkit.actions import Action, Param, PseudoAction
-from toolkit.facts import HostFacts
 from toolkit.naming import check_each, check_jumpcloud_name
 
 LOG_TAIL_LIMIT = 256 * 1024
@@ -57,7 +56,7 @@ ACTION = Action(
             validate=_check_tail,
         ),
     ),
-    result_model=HostFacts,
+    result_model="toolkit.facts:HostFacts",
     changes_state=False,
 )
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
-    FixData,
     run_id_param,
     user_param,
 )
@@ -50,7 +49,7 @@ ACTION = Action(
             required_when=_unlinking,
         ),
     ),
-    result_model=FixData,
+    result_model="toolkit.actions._data:FixData",
     changes_state=True,
     undo_kinds=("msa_unlink",),
     remedies=(

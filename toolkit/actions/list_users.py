@@ -2,37 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from toolkit.actions import Action, Param
 from toolkit.naming import check_each, check_existing_name
-
-
-class LocalUser(BaseModel):
-    """One local account, as the host reports it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    full_name: str
-    sid: str
-    enabled: bool
-    principal_source: str
-    last_logon: str | None
-    profile_path: str | None
-    profile_loaded: bool
-    description: str
-
-
-class ListUsersData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    computer_name: str
-    source: Literal["Get-LocalUser", "Win32_UserAccount"]
-    users: list[LocalUser]
-
 
 ACTION = Action(
     name="list_users",
@@ -44,7 +17,16 @@ ACTION = Action(
             "Name", kind="string[]", help="only these usernames (any case)", validate=check_each(check_existing_name)
         ),
     ),
-    result_model=ListUsersData,
+    result_model="toolkit.actions._data:ListUsersData",
     changes_state=False,
     options={"localaccounts_fallback": True},
 )
+
+
+def __getattr__(name: str) -> Any:
+    # The result models live in toolkit.actions._data (pydantic, imported on use); still importable from here.
+    if name in ("ListUsersData", "LocalUser"):
+        from toolkit.actions import _data
+
+        return getattr(_data, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
-    FixData,
     run_id_param,
     user_param,
 )
@@ -35,7 +34,7 @@ ACTION = Action(
         run_id_param(),
         Param("BlockReenroll", kind="bool", flag="--block-reenroll", help=BLOCK_HELP),
     ),
-    result_model=FixData,
+    result_model="toolkit.actions._data:FixData",
     changes_state=True,
     undo_kinds=("registry", "policy"),
     remedies=(

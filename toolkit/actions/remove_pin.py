@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
-    FixData,
     run_id_param,
     user_param,
 )
@@ -55,7 +54,7 @@ ACTION = Action(
             validate=_check_expire_days,
         ),
     ),
-    result_model=FixData,
+    result_model="toolkit.actions._data:FixData",
     changes_state=True,
     undo_kinds=("ngc_wipe", "task", "policy"),
     remedies=(

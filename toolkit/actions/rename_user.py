@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from toolkit.actions import Action, Param, Remedy
 from toolkit.actions._fixbase import (
-    FixData,
     run_id_param,
     user_param,
 )
@@ -27,7 +26,7 @@ ACTION = Action(
         run_id_param(),
         Param("Force", kind="bool", flag="--force", help="rename even while the user is signed in"),
     ),
-    result_model=FixData,
+    result_model="toolkit.actions._data:FixData",
     changes_state=True,
     undo_kinds=("rename",),
     remedies=(

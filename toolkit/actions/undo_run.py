@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from toolkit.actions import Action
 from toolkit.actions._fixbase import (
     run_id_param,
 )
-
-
-class UndoData(BaseModel):
-    """What an undo restored, found already restored, could not restore, and failed on (each in one line)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    run_id: str
-    check_mode: bool
-    restored: list[str]
-    already: list[str]
-    cannot: list[str]
-    failed: list[str] = Field(default_factory=list)
-    undone_before: str | None
-
 
 ACTION = Action(
     name="undo_run",
@@ -30,6 +15,15 @@ ACTION = Action(
     version=2,
     summary="Restore what a jcfix run changed on a host (renames, registry trees, policies, pending tasks).",
     params=(run_id_param(),),
-    result_model=UndoData,
+    result_model="toolkit.actions._data:UndoData",
     changes_state=True,
 )
+
+
+def __getattr__(name: str) -> Any:
+    # The result models live in toolkit.actions._data (pydantic, imported on use); still importable from here.
+    if name in ("UndoData",):
+        from toolkit.actions import _data
+
+        return getattr(_data, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,13 +14,77 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.exceptions import TyperException
 
 from toolkit import __version__
-from toolkit.cli import demo, diagnose, fix, lab, play, run, runs, secrets_cmd, templates_cmd, undo, users, verify
-from toolkit.cli.completion import attach_completers
-from toolkit.cli.helptext import polish
+from toolkit.cli.coercion import take_values_as_given
+from toolkit.cli.completion import attach_command_completers, attach_completers
+from toolkit.cli.helptext import polish, polish_command, walk
+from toolkit.cli.lazy import LazyCommand, LazyGroup
 from toolkit.errors import JcfixError
 from toolkit.exitcodes import ExitCode
 from toolkit.signals import StoppedBySignal
 from toolkit.textvalues import printable
+
+# Every command, in --help order: its module is imported only when the command runs, completes or shows
+# its own --help. ``help`` is the line `jcfix --help` lists (tests/cli_startup checks it against the
+# command's own docstring, polished).
+COMMANDS: tuple[LazyCommand, ...] = (
+    LazyCommand(
+        "demo",
+        "toolkit.cli.demo:demo",
+        "Try jcfix on a built-in lab: diagnose, preview, fix, verify, wait for a sign-in, undo.",
+    ),
+    LazyCommand(
+        "templates",
+        "toolkit.cli.templates_cmd:list_templates",
+        "List every action: its template, parameters and whether it changes the host.",
+    ),
+    LazyCommand(
+        "render",
+        "toolkit.cli.templates_cmd:render",
+        "Print the rendered script and the parameter values that would be sent with it.",
+    ),
+    LazyCommand(
+        "diagnose",
+        "toolkit.cli.diagnose:diagnose_command",
+        "Find every takeover and provisioning blocker, with the command that fixes each.",
+    ),
+    LazyCommand("run", "toolkit.cli.run:run_command", "Run a read-only action on the hosts and print its data."),
+    LazyCommand(
+        "undo",
+        "toolkit.cli.undo:undo_command",
+        "Restore what a jcfix run changed, from the backups it saved on each host.",
+    ),
+    LazyCommand(
+        "play",
+        "toolkit.cli.play:play_command",
+        "Run a playbook (check mode unless --apply) with a live count and a final recap per host.",
+    ),
+    LazyCommand("users", "toolkit.cli.users:app", "List the local user accounts of Windows hosts."),
+    LazyCommand(
+        "fix", "toolkit.cli.fix:app", "Fix what diagnose found: previewed (--dry-run, --check), backed up, verified."
+    ),
+    LazyCommand("verify", "toolkit.cli.verify:app", "Confirm that a fix or a binding took effect."),
+    LazyCommand("lab", "toolkit.cli.lab:app", "Run a lab of simulated Windows hosts speaking real WinRM on loopback."),
+    LazyCommand("runs", "toolkit.cli.runs:app", "Show the run history: every run, each host and each step's result."),
+    LazyCommand(
+        "secrets",
+        "toolkit.cli.secrets_cmd:app",
+        "Store, remove or check the WinRM password and the JumpCloud API key in the OS keyring.",
+    ),
+)
+
+
+class JcfixGroup(LazyGroup):
+    """The root group: :data:`COMMANDS`, each polished and given its completers when first built."""
+
+    lazy_commands = COMMANDS
+
+    def prepare(self, command: click.Command) -> click.Command:
+        """One voice, completers and plain text values for the command and everything under it."""
+        attach_completers(command)
+        for _path, each in walk(command):
+            take_values_as_given(each)
+        return polish(command)
+
 
 app = typer.Typer(
     name="jcfix",
@@ -28,24 +92,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    cls=JcfixGroup,
 )
-
-app.command("demo")(demo.demo)
-app.command("templates")(templates_cmd.list_templates)
-app.command("render")(templates_cmd.render)
-app.add_typer(users.app, name="users")
-app.command("diagnose")(diagnose.diagnose_command)
-app.command("run")(run.run_command)
-app.add_typer(fix.app, name="fix")
-app.command("undo")(undo.undo_command)
-app.add_typer(verify.app, name="verify")
-app.add_typer(lab.app, name="lab")
-app.add_typer(runs.app, name="runs")
-app.command("play")(play.play_command)
-app.add_typer(secrets_cmd.app, name="secrets")
-
-# Sub-apps registered by name: each module owns its commands.
-SUBCOMMANDS: list[tuple[str, str]] = []
 
 
 def _version(value: bool) -> None:
@@ -92,8 +140,10 @@ def root(
 def build_command() -> click.Command:
     """The click command tree of ``app``, in one voice (see :mod:`toolkit.cli.helptext`), with completers."""
     command = typer.main.get_command(app)
-    attach_completers(command)
-    return polish(command)
+    # The root alone: each command is polished and given completers when it is built (JcfixGroup.prepare).
+    attach_command_completers(command)
+    take_values_as_given(command)
+    return polish_command(command)
 
 
 # click's and typer's wording, made short enough for one 80-column line (what was wrong, not how it was found).

@@ -123,11 +123,17 @@ def _completer_for(command: click.Command, param: click.Parameter) -> Completer 
     return None
 
 
+def attach_command_completers(command: click.Command) -> click.Command:
+    """Give ``command``'s own parameters (not its subcommands') their completers (in place); returns it."""
+    for param in command.params:
+        completer = _completer_for(command, param)
+        if completer is not None:
+            param._custom_shell_complete = completer
+    return command
+
+
 def attach_completers(root: click.Command) -> click.Command:
     """Give each parameter whose values jcfix knows a completer (in place); returns ``root``."""
     for _path, command in walk(root):
-        for param in command.params:
-            completer = _completer_for(command, param)
-            if completer is not None:
-                param._custom_shell_complete = completer
+        attach_command_completers(command)
     return root

@@ -141,20 +141,30 @@ def format_options(command: click.Command, ctx: click.Context, formatter: click.
         format_commands(ctx, formatter)
 
 
+def polish_command(command: click.Command) -> click.Command:
+    """Apply one voice to ``command`` alone, not to its subcommands (in place); returns ``command``.
+
+    A lazy group (:mod:`toolkit.cli.lazy`) polishes each command when it is built, so polishing the
+    root must not build them all.
+    """
+    # Plain click help: wrapped at the terminal width, no markup to eat [env: ...] notes.
+    command.rich_markup_mode = None  # type: ignore[attr-defined]
+    command.format_options = types.MethodType(format_options, command)  # type: ignore[method-assign]
+    # The real terminal width (click's default stops at 80), up to a width that still reads well.
+    command.context_settings.setdefault("max_content_width", MAX_HELP_WIDTH)
+    if command.help:
+        first, _, rest = command.help.strip().partition("\n\n")
+        first = sentence(" ".join(first.split())) or ""
+        command.help = first + (f"\n\n{rest}" if rest else "")
+        # Listed in full (wrapped) under Commands, not cut at an ellipsis.
+        command.short_help = first
+    for param in command.params:
+        _polish_param(param)
+    return command
+
+
 def polish(root: click.Command) -> click.Command:
     """Apply one voice to ``root`` and every command under it (in place); returns ``root``."""
     for _path, command in walk(root):
-        # Plain click help: wrapped at the terminal width, no markup to eat [env: ...] notes.
-        command.rich_markup_mode = None  # type: ignore[attr-defined]
-        command.format_options = types.MethodType(format_options, command)  # type: ignore[method-assign]
-        # The real terminal width (click's default stops at 80), up to a width that still reads well.
-        command.context_settings.setdefault("max_content_width", MAX_HELP_WIDTH)
-        if command.help:
-            first, _, rest = command.help.strip().partition("\n\n")
-            first = sentence(" ".join(first.split())) or ""
-            command.help = first + (f"\n\n{rest}" if rest else "")
-            # Listed in full (wrapped) under Commands, not cut at an ellipsis.
-            command.short_help = first
-        for param in command.params:
-            _polish_param(param)
+        polish_command(command)
     return root

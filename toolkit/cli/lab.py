@@ -26,7 +26,6 @@ from toolkit.cli.envelope import envelope, write_document
 from toolkit.cli.output import OUTPUT_FORMATS
 from toolkit.errors import JcfixError, UsageError
 from toolkit.lab.constants import ADDRESSING_MODES, AUTH_MODES, DEFAULT_BASE_ADDRESS, LAB_PASSWORD, LAB_USERNAME
-from toolkit.lab.scenarios import RANDOM_SCENARIO, builtin_names, describe, load_hosts
 from toolkit.naming import check_existing_name
 
 app = typer.Typer(help="Run a lab of simulated Windows hosts speaking real WinRM on loopback.", no_args_is_help=True)
@@ -177,6 +176,8 @@ def up(
         raise UsageError(f"--auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
     if addressing not in ADDRESSING_MODES:
         raise UsageError(f"--addressing must be one of {', '.join(ADDRESSING_MODES)}, not {addressing!r}")
+    from toolkit.lab.scenarios import RANDOM_SCENARIO, load_hosts  # the lab (pydantic) only when a lab starts
+
     count = len(load_hosts(scenario, count=hosts, seed=seed))  # bad scenarios fail here, in one line
     # checked in both modes: 'ports' puts every host on the base address, which must be loopback too
     _check_base_address(base_address, count if addressing == "addresses" else 1)
@@ -303,6 +304,8 @@ def _reap(pid: int) -> None:
 @app.command("scenarios")
 def scenarios(output: OutputOption = "table") -> None:
     """List the built-in scenarios."""
+    from toolkit.lab.scenarios import builtin_names, describe
+
     _check_output(output)
     listed = [{"name": name, "description": describe(name)} for name in builtin_names()]
     text = "\n".join(f"{s['name']:15} {s['description']}" for s in listed)

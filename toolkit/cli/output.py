@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,8 +14,10 @@ from rich.text import Text
 
 from toolkit.cli.layout import INDENT, FlowTable, print_lines, show_table, wrap
 from toolkit.exitcodes import ExitCode, for_statuses
-from toolkit.runner import HostReport
 from toolkit.textvalues import printable
+
+if TYPE_CHECKING:  # the runner (transports, pypsrp) is imported by the commands that run hosts, not by this module
+    from toolkit.runner import HostReport
 
 OUTPUT_FORMATS = ("table", "json")
 STATUS_STYLE = {

@@ -3,8 +3,9 @@
 The database is ``$JCFIX_HISTORY``, else ``history.sqlite3`` in the user's data directory
 (``platformdirs.user_data_dir("jcfix")``); ``--history FILE`` overrides both. :class:`HistoryRecorder`
 writes a run as it happens: the run row at ``start``, one host and its steps per ``host_done`` (committed
-at once, so a crash or Ctrl-C keeps every finished host, and nothing accumulates in memory), the outcome
-at ``finish``.
+in batches of at most half a second or 200 hosts, and always at ``finish``, which runs after Ctrl-C and
+SIGTERM too, or at exit: a stopped run keeps every finished host, and nothing accumulates in memory), the
+outcome at ``finish``.
 
 Stored: run id, who, when, the command or playbook, parameters (through :func:`toolkit.secrets.redact`),
 each host's status and how it was reached (address, port, scheme, auth, CA file: never a credential),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,23 @@ class HostRow:
         )
 
 
+def _step_row(r: sqlite3.Row) -> StepRow:
+    return StepRow(
+        host=r["host"],
+        position=r["position"],
+        name=r["name"],
+        action=r["action"],
+        whatif=bool(r["whatif"]),
+        status=r["status"],
+        changed=bool(r["changed"]),
+        error_category=r["error_category"],
+        error_message=r["error_message"],
+        parameters=json.loads(r["parameters"]),
+        document=json.loads(r["document"]),
+        findings=_findings(r["findings"]),
+    )
+
+
 def _findings(stored: str | None) -> list[Finding] | None:
     """A step's stored diagnosis as findings; None when none was stored or it no longer reads as findings
     (then the reader falls back to the rules, as for a file from before schema 3)."""
@@ -192,23 +209,28 @@ class History:
     def steps(self, seq: int, host: str) -> list[StepRow]:
         """One host's steps in one run, in order."""
         rows = self.db.execute("SELECT * FROM steps WHERE run_seq = ? AND host = ? ORDER BY position", (seq, host))
-        return [
-            StepRow(
-                host=r["host"],
-                position=r["position"],
-                name=r["name"],
-                action=r["action"],
-                whatif=bool(r["whatif"]),
-                status=r["status"],
-                changed=bool(r["changed"]),
-                error_category=r["error_category"],
-                error_message=r["error_message"],
-                parameters=json.loads(r["parameters"]),
-                document=json.loads(r["document"]),
-                findings=_findings(r["findings"]),
-            )
-            for r in rows
-        ]
+        return [_step_row(r) for r in rows]
+
+    def action_steps(self, actions: Sequence[str], since: int, statuses: Sequence[str]) -> list[tuple[int, StepRow]]:
+        """Every step of ``actions`` with one of ``statuses`` in the runs from seq ``since`` on, with its run's
+        seq, oldest run first (through the ``steps_by_action`` index: as many rows read as such steps)."""
+        if not actions or not statuses:
+            return []
+        query = (
+            f"SELECT * FROM steps WHERE action IN ({', '.join('?' * len(actions))}) AND run_seq >= ?"
+            f" AND status IN ({', '.join('?' * len(statuses))}) ORDER BY run_seq, host, position"
+        )
+        return [(r["run_seq"], _step_row(r)) for r in self.db.execute(query, (*actions, since, *statuses))]
+
+    def host_steps(self, host: str, action: str, since: int, status: str) -> list[tuple[int, StepRow]]:
+        """``host``'s steps of ``action`` with ``status`` in the runs from seq ``since`` on, with their run's seq,
+        oldest first (through the ``steps_by_host`` index)."""
+        rows = self.db.execute(
+            "SELECT * FROM steps WHERE host = ? AND run_seq >= ? AND action = ? AND status = ?"
+            " ORDER BY run_seq, position",
+            (host, since, action, status),
+        )
+        return [(r["run_seq"], _step_row(r)) for r in rows]
 
     def touched_targets(self, run_id: str) -> list[HostTarget]:
         """The hosts any run recorded under ``run_id`` may have changed, reached as that run reached them."""

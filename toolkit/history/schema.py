@@ -3,7 +3,8 @@
 The version is SQLite's ``PRAGMA user_version`` (an integer in the database header), not a meta table:
 
 * every history ever written already carries it (the first jcfix stamped 1, the one that added
-  ``hosts.changed`` stamped 2, ``steps.findings`` 3), so no file needs to be recognised by guessing from its tables;
+  ``hosts.changed`` stamped 2, ``steps.findings`` 3, the steps' indexes 4), so no file needs to be
+  recognised by guessing from its tables;
 * it is read before any table is touched, so a file from a newer jcfix is refused without being changed;
 * setting it is part of the transaction it runs in, so a step and the version it produces commit together
   or not at all (a meta table would give the same, at the price of one more table to create and migrate).
@@ -143,10 +144,25 @@ def _add_steps_findings(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE steps ADD COLUMN findings TEXT")
 
 
+# Version 4: how ``jcfix diagnose`` finds the pending fixes of a 10,000-host fleet without reading every
+# host of every recent run (toolkit.services.pending): the fix steps by action, one host's steps by host.
+_V4_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS steps_by_action ON steps (action, run_seq)",
+    "CREATE INDEX IF NOT EXISTS steps_by_host ON steps (host, run_seq)",
+)
+
+
+def _index_steps(db: sqlite3.Connection) -> None:
+    """3 -> 4: indexes of ``steps`` by action and by host (no table changes; IF NOT EXISTS: idempotent)."""
+    for statement in _V4_INDEXES:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, hosts and steps", _create_v1),
     Migration(2, "hosts.changed", _add_hosts_changed),
     Migration(3, "steps.findings", _add_steps_findings),
+    Migration(4, "steps indexed by action and by host", _index_steps),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,10 +1,18 @@
-"""Writing the run history: :class:`HistoryRecorder` records a run as it happens, one host at a time."""
+"""Writing the run history: :class:`HistoryRecorder` records a run as it happens, one host at a time.
+
+Hosts are committed in batches (every :data:`COMMIT_EVERY_S` seconds or :data:`COMMIT_EVERY_HOSTS` hosts,
+whichever comes first), and always when the run ends, is stopped by a signal (the run's ``finish`` runs
+then too) or the process exits through Python's exit path: a commit per host cost as much as the rest of
+recording a 10,000-host run.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +29,9 @@ from toolkit.transport.base import HostTarget, resolve_endpoint
 # Raw file contents (collect_facts v2 sends agent files as base64, up to 1 MiB each) above this size are
 # left out of the stored document: the history says what was read, not a copy of every agent log.
 STORED_RAW_LIMIT = 16 * 1024
+# A batch of hosts is committed when the oldest is this old, or when it holds this many hosts.
+COMMIT_EVERY_S = 0.5
+COMMIT_EVERY_HOSTS = 200
 
 
 def _json(value: Any) -> str:
@@ -73,6 +84,8 @@ def _findings(report: HostReport, position: int) -> str | None:
 class HistoryRecorder:
     """Records a run into the history database, one host at a time (a :class:`RunRecorder`).
 
+    Hosts are committed in batches (see the module); :meth:`flush` commits at once, :meth:`finish` always.
+
     A file written by a newer jcfix is refused here, when the recorder is made (before anything connects),
     rather than at :meth:`start`, where a recorder's failure only stops that recorder and the run would go
     on unrecorded.
@@ -97,6 +110,8 @@ class HistoryRecorder:
         self._seq: int | None = None
         self._hosts = 0
         self._lock = threading.Lock()
+        self._uncommitted = 0  # hosts inserted since the last commit
+        self._since = 0.0  # time.monotonic() of the first of them
 
     def start(self, meta: RunMeta) -> None:
         """Insert the run's row (opening, and if need be migrating, the database)."""
@@ -117,6 +132,26 @@ class HistoryRecorder:
                 ),
             )
             self._seq = cursor.lastrowid
+        # An exit that skips finish() (an uncaught error above the run) still keeps every recorded host;
+        # os._exit (a second signal) comes after finish(), which commits.
+        atexit.register(self.flush)
+
+    def flush(self) -> None:
+        """Commit the hosts recorded since the last commit (nothing to do once the run is finished)."""
+        with self._lock:
+            if self._db is not None and self._db.in_transaction:
+                self._db.commit()
+            self._uncommitted = 0
+
+    def _inserted(self) -> None:
+        """One more host inserted (under the lock): commit when the batch is old or big enough."""
+        if self._uncommitted == 0:
+            self._since = time.monotonic()
+        self._uncommitted += 1
+        if self._uncommitted >= COMMIT_EVERY_HOSTS or time.monotonic() - self._since >= COMMIT_EVERY_S:
+            assert self._db is not None
+            self._db.commit()
+            self._uncommitted = 0
 
     def _reach(self, target: HostTarget) -> tuple[str, int, str, str, str | None]:
         end = resolve_endpoint(target, self.settings)
@@ -143,11 +178,11 @@ class HistoryRecorder:
         ]
 
     def host_done(self, report: HostReport) -> None:
-        """Insert one host and its steps, and commit."""
+        """Insert one host and its steps (committed with its batch)."""
         assert self._db is not None and self._seq is not None, "start() first"
         address, port, scheme, auth, ca_cert = self._reach(report.target)
         steps = self._step_rows(report)
-        with self._lock, self._db:
+        with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO hosts (run_seq, position, host, status, reason, touched, changed, address,"
                 " port, scheme, auth, ca_cert, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -174,13 +209,14 @@ class HistoryRecorder:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 steps,
             )
+            self._inserted()
         self._hosts += 1
 
     def rows_done(self, host: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> None:
         """Insert one host that is not a WinRM target (the JumpCloud API, for JumpCloud-side fixes) and its
         steps, given as column values by name (``host``: every ``hosts`` column but ``run_seq``, ``position``
-        and ``finished``; each step: every ``steps`` column but ``run_seq``, ``host`` and ``position``), and
-        commit. ``parameters`` and ``document`` are stored as :func:`_json` stores them (redacted)."""
+        and ``finished``; each step: every ``steps`` column but ``run_seq``, ``host`` and ``position``),
+        committed with its batch. ``parameters`` and ``document`` are stored as :func:`_json` stores them (redacted)."""
         assert self._db is not None and self._seq is not None, "start() first"
         row = {**host, "run_seq": self._seq, "position": self._hosts, "finished": _now()}
         step_rows = [
@@ -194,7 +230,7 @@ class HistoryRecorder:
             }
             for position, step in enumerate(steps)
         ]
-        with self._lock, self._db:
+        with self._lock:
             self._db.execute(
                 f"INSERT OR REPLACE INTO hosts ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                 list(row.values()),
@@ -204,11 +240,14 @@ class HistoryRecorder:
                     f"INSERT OR REPLACE INTO steps ({', '.join(step_row)}) VALUES ({', '.join('?' for _ in step_row)})",
                     list(step_row.values()),
                 )
+            self._inserted()
         self._hosts += 1
 
     def finish(self, summary: RunSummary) -> None:
-        """Store how the run ended, and close the database."""
+        """Commit the last batch, store how the run ended, and close the database."""
         assert self._db is not None and self._seq is not None, "start() first"
+        atexit.unregister(self.flush)
+        self.flush()  # the last batch first: a failed update below must not roll it back
         with self._lock, self._db:
             self._db.execute(
                 "UPDATE runs SET ended = ?, counts = ?, interrupted = ?, exit_code = ?, stopped_reason = ?"

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import spnego
+from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
 from spnego.channel_bindings import GssChannelBindings
 
 from toolkit.lab.constants import LAB_PASSWORD, LAB_USERNAME
@@ -54,6 +55,17 @@ def check_basic(authorization: str, username: str = LAB_USERNAME, password: str 
     return bool(sep) and user.lower() == username.lower() and hmac.compare_digest(given, password)
 
 
+def ntlm_user_line(username: str = LAB_USERNAME, password: str = LAB_PASSWORD) -> str:
+    """The credential-file line for ``username``: smbpasswd form, its LM and NT hashes computed here once.
+
+    pyspnego also reads ``:USER:PASSWORD`` lines, but then derives both hashes again at every sign-in
+    (the LM hash through pure-Python DES: milliseconds per host); Windows keeps the hashes, not the password.
+    """
+    lm_hash = base64.b16encode(lmowfv1(password)).decode()
+    nt_hash = base64.b16encode(ntowfv1(password)).decode()
+    return f"{username}:1000:{lm_hash}:{nt_hash}:[U]:LCT-00000000"
+
+
 def ensure_ntlm_user_file(username: str = LAB_USERNAME, password: str = LAB_PASSWORD) -> Path:
     """Make pyspnego's NTLM acceptor accept the lab login; returns the credential file.
 
@@ -61,7 +73,7 @@ def ensure_ntlm_user_file(username: str = LAB_USERNAME, password: str = LAB_PASS
     set it); otherwise a private file is written and the variable points at it.
     """
     current = os.environ.get("NTLM_USER_FILE")
-    line = f":{username}:{password}"
+    line = ntlm_user_line(username, password)
     if current and Path(current).is_file() and line in Path(current).read_text(encoding="utf-8").splitlines():
         return Path(current)
     handle, name = tempfile.mkstemp(prefix="jcfix-lab-ntlm-", suffix=".txt")

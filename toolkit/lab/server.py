@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import resource
 import signal
 import socket
 import sys
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit.lab.auth import ensure_ntlm_user_file
-from toolkit.lab.certs import LabCertificate, make_certificate
+from toolkit.lab.certs import LabCertificate, make_certificates
 from toolkit.lab.constants import ADDRESSING_MODES, AUTH_MODES, CONTROL_PATH, DEFAULT_BASE_ADDRESS
 from toolkit.lab.host import LabHost
 from toolkit.lab.httpconn import HttpConnection
@@ -42,6 +43,7 @@ __all__ = [
     "LabServer",
     "TraceEntry",
     "allocate_addresses",
+    "ensure_descriptors",
     "is_loopback",
     "main",
     "write_stats",
@@ -75,7 +77,9 @@ class LabServer:
 
     Attributes:
         hosts: the simulated hosts, in inventory order.
-        tls: serve HTTPS with a fresh self-signed certificate (default HTTP).
+        tls: serve HTTPS with fresh self-signed certificates (default HTTP): one per 256 addresses, so a
+            handshake carries a certificate of a real host's size; :attr:`certificate`'s ``cert_path`` is the
+            CA file that validates every host.
         auth: ``basic`` or ``ntlm``.
         addressing: ``ports`` (127.0.0.1, OS-chosen ports; default) or ``addresses`` (one loopback address
             per host at port 5985/5986, or ``port``).
@@ -128,23 +132,27 @@ class LabServer:
             port = 0
         if not all(is_loopback(a) for a in addresses):
             raise ValueError("the lab listens on loopback addresses only")
-        if self.tls:
-            self.certificate = make_certificate(sorted(set(addresses)))
-        context = self.certificate.server_context() if self.certificate is not None else None
+        # One certificate per 256 addresses, one TLS context per certificate (built once, shared by its hosts).
+        certificates = make_certificates(addresses) if self.tls else {}
+        distinct = {id(c): c for c in certificates.values()}
+        contexts = {key: c.server_context() for key, c in distinct.items()}
+        self.certificate = certificates[addresses[0]] if certificates else None
         loop = asyncio.get_running_loop()
         try:
             for host, address in zip(self.hosts, addresses, strict=True):
+                certificate = certificates.get(address)
                 if host.faults.refuse_connection:
                     bound_port = self._reserve(address, port)
                     endpoint = Endpoint(host.hostname, address, bound_port, scheme, self.auth)
-                    self.listeners.append(self._listener(host, endpoint))
+                    self.listeners.append(self._listener(host, endpoint, certificate))
                     continue
-                listener = self._listener(host, Endpoint(host.hostname, address, port, scheme, self.auth))
+                endpoint = Endpoint(host.hostname, address, port, scheme, self.auth)
+                listener = self._listener(host, endpoint, certificate)
                 server = await loop.create_server(
                     lambda listener=listener: HttpConnection(listener),
                     host=address,
                     port=port,
-                    ssl=context,
+                    ssl=contexts[id(certificate)] if certificate is not None else None,
                     reuse_address=True,
                     backlog=64,
                 )
@@ -157,9 +165,9 @@ class LabServer:
             raise
         return self.endpoints
 
-    def _listener(self, host: LabHost, endpoint: Endpoint) -> LabListener:
+    def _listener(self, host: LabHost, endpoint: Endpoint, certificate: LabCertificate | None) -> LabListener:
         return LabListener(
-            host, endpoint, self.certificate, username=self.username, password=self.password, trace=self.trace
+            host, endpoint, certificate, username=self.username, password=self.password, trace=self.trace
         )
 
     def _reserve(self, address: str, port: int) -> int:
@@ -206,21 +214,51 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--latency-ms", type=int, default=None, help="add this latency to every HTTP response of every host"
     )
     parser.add_argument(
-        "--stats-file", type=Path, default=None, help="write request/pipeline totals here (JSON) on SIGUSR1 and exit"
+        "--stats-file",
+        type=Path,
+        default=None,
+        help="write request/pipeline/CPU totals here (JSON) on SIGUSR1 and at exit",
     )
     return parser.parse_args(argv)
 
 
 def write_stats(server: LabServer, path: Path) -> None:
-    """Write ``{hosts, requests_served, pipelines_run}`` totals over every listener to ``path`` (atomically)."""
+    """Write the lab's totals to ``path`` (JSON, atomically).
+
+    ``hosts``, ``requests_served`` and ``pipelines_run`` over every listener, and this process's own cost so
+    far: ``cpu_s`` (user + system seconds, getrusage) and ``max_rss_mb``, so a benchmark can report the lab's
+    CPU per host beside the client's.
+    """
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     stats = {
         "hosts": len(server.listeners),
         "requests_served": sum(listener.requests_served for listener in server.listeners),
         "pipelines_run": sum(listener.pipelines_run for listener in server.listeners),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports kilobytes
     }
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(json.dumps(stats), encoding="utf-8")
     temporary.replace(path)
+
+
+# Descriptors beyond one listening socket per host: client connections, files, the event loop's own.
+SPARE_DESCRIPTORS = 1024
+
+
+def ensure_descriptors(hosts: int) -> str | None:
+    """Raise this process's open-file soft limit for ``hosts`` listeners (up to the hard limit).
+
+    Returns None when there are enough, else the sentence saying what limits the lab.
+    """
+    needed = hosts + SPARE_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return None
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        return f"{hosts} hosts need about {needed} open files; the limit is {hard} (ulimit -n)"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -234,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    shortage = ensure_descriptors(len(hosts))
+    if shortage is not None:
+        print(f"error: {shortage}", file=sys.stderr)
+        return 1
     if args.latency_ms is not None:
         for host in hosts:
             host.faults.latency_ms = args.latency_ms

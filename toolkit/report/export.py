@@ -78,8 +78,9 @@ def _document(action: Action, stored: dict[str, Any]) -> ResultDocument[Any]:
     data = document.get("data")
     if partial:
         document["data"] = None
-    for model in (action.result_model, _StoredData):
-        readable = _without_omitted(document) if model is action.result_model else document
+    declared = action.data_model()
+    for model in (declared, _StoredData):
+        readable = _without_omitted(document) if model is declared else document
         try:
             result: ResultDocument[Any] = ResultDocument[model].model_validate(readable)  # type: ignore[valid-type]
         except ValueError:

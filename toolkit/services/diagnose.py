@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -153,7 +153,37 @@ def diagnose_fleet(
     jc_org_id: str | None = None,
     users_from: UsersFrom = "inventory",
 ) -> list[tuple[HostReport, Diagnosis]]:
+    """Every host's report and diagnosis, in the fleet's order (:func:`diagnose_stream`, kept in a list).
+
+    For callers that need them all at once (a few hosts); ``jcfix diagnose`` streams instead.
+    """
+    diagnosed: list[tuple[HostReport, Diagnosis]] = []
+    diagnose_stream(
+        fleet,
+        users_for,
+        lambda report, diagnosis: diagnosed.append((report, diagnosis)),
+        jc_api=jc_api,
+        jc_org_id=jc_org_id,
+        users_from=users_from,
+    )
+    order = {t.name: i for i, t in enumerate(fleet.targets)}
+    return sorted(diagnosed, key=lambda pair: order[pair[0].target.name])
+
+
+def diagnose_stream(
+    fleet: Fleet,
+    users_for: Mapping[str, Sequence[str]],
+    on_host: Callable[[HostReport, Diagnosis], None],
+    *,
+    jc_api: bool | None = None,
+    jc_org_id: str | None = None,
+    users_from: UsersFrom = "inventory",
+) -> ExitCode:
     """``jcfix diagnose``: collect every host's facts and diagnose each as it comes in, JumpCloud read once.
+
+    ``on_host`` sees each host's report and diagnosis as it finishes (in finishing order), before it is
+    recorded; nothing is kept after that, so memory stays flat in the number of hosts. Returns the exit
+    code (:func:`exit_code`'s, from counts taken as hosts finish).
 
     ``users_for``: the JumpCloud usernames expected on each host (empty: the users bound to its device);
     ``users_from``: where they came from (``option`` for --jc-user). ``jc_api``: see
@@ -162,20 +192,26 @@ def diagnose_fleet(
     the exit code judge by this diagnosis.
     """
     from toolkit.actions import get_action
-    from toolkit.services.run_action import plan_action, run_planned
+    from toolkit.services.run_action import plan_action, run_streamed
 
     plan = plan_action(fleet.targets, get_action("collect_facts"))
     pending = read_pending(fleet)
-    diagnoses: dict[str, Diagnosis] = {}
+    blocked = 0
     with JumpCloudReader(enabled=jc_api, org_id=jc_org_id) as jumpcloud:
         service = DiagnoseService(jumpcloud, pending)
 
         def diagnose_host(report: HostReport) -> None:
+            nonlocal blocked
             users = users_for.get(report.target.name, ())
-            diagnoses[report.target.name] = service.diagnose_report(report, users, users_from=users_from)
+            diagnosis = service.diagnose_report(report, users, users_from=users_from)
+            blocked += diagnosis.blockers > 0
+            on_host(report, diagnosis)
 
-        reports = run_planned(fleet, plan, on_report=diagnose_host)
-    return [(report, diagnoses[report.target.name]) for report in reports]
+        tally = run_streamed(fleet, plan, on_report=diagnose_host)
+    transport = for_statuses([status for status, n in tally.counts.items() if n])
+    if transport in (ExitCode.UNREACHABLE, ExitCode.FAILED):
+        return transport
+    return ExitCode.BLOCKERS if blocked else ExitCode.OK
 
 
 def read_pending(fleet: Fleet) -> PendingIndex | None:

@@ -5,21 +5,25 @@ A fix step that returned ``pending`` opens a pending fix for the finding its act
 action's declared :class:`~toolkit.actions.Remedy`: ``HELLO_PIN_SET`` for ``remove_pin``...) on that host
 and account. It stays open until, in a later run of the same host, the same fix returns ``ok`` or
 ``changed`` (done), or a later diagnosis read the host's facts and the finding was gone: a finding that
-comes back after that is a new one, and gets its fix suggested again. Only the history is read
-(:class:`toolkit.history.History`); nothing is written.
+comes back after that is a new one, and gets its fix suggested again; or when the task the fix left on
+the host expired unused (``remove_pin``'s sign-in task: ``ExpireDays`` after the run, default 14). Only
+the history is read (:class:`toolkit.history.History`, through its steps' indexes: what is read grows with
+the fixes run, not with the hosts diagnosed); nothing is written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from toolkit.actions import Remedy, remedies
+from toolkit.actions import Action, Remedy, remedies
+from toolkit.actions.remove_pin import DEFAULT_EXPIRE_DAYS
 from toolkit.facts import HostFacts
 from toolkit.history import History, RunRow, StepRow
 from toolkit.results import Finding
@@ -28,7 +32,8 @@ from toolkit.results import Finding
 RECENT_RUNS = 500
 # A remedy parameter written as one finding field: ``{{ item.subject }}``, ``{{ item.evidence.local_username }}``.
 _FIELD = re.compile(r"^\{\{\s*item\.(subject|evidence\.\w+)\s*\}\}$")
-_MAY_HOLD_PENDING = ("pending", "failed")
+_FIX_STATUSES = ("pending", "ok", "changed")  # a fix step that opens (pending) or ends (ok, changed) one
+EXPIRE_PARAM = "ExpireDays"  # a fix's parameter: days until the task it left on the host expires
 _DEFAULT_WAIT = "the fix to complete on the host; run 'jcfix diagnose' again later"
 
 
@@ -37,6 +42,8 @@ class PendingFix:
     """A fix step that returned ``pending``: which finding it fixes, where, and what it waits for.
 
     ``fields``: the finding fields the step's parameters name (``{"evidence.local_username": "pat"}``).
+    ``expires``: for a fix that leaves a task waiting on the host (``remove_pin``'s sign-in task, which
+    deletes itself ``ExpireDays`` after the run), when it stops waiting.
     """
 
     host: str
@@ -46,6 +53,7 @@ class PendingFix:
     run_id: str
     started: str
     waiting_for: str
+    expires: str | None = None  # when the fix's sign-in task expires unused (ISO 8601), None: never
 
     def matches(self, finding: Finding) -> bool:
         """Whether ``finding`` is the one this fix is waiting to clear."""
@@ -55,6 +63,24 @@ class PendingFix:
         """The diagnosis document's ``pending`` entry for ``finding``."""
         subject = finding.subject
         return {"code": finding.code, "subject": subject, "run_id": self.run_id, "waiting_for": self.waiting_for}
+
+
+def _expires(action: Action, step: StepRow, run: RunRow) -> str | None:
+    """When the task a fix step left on the host expires: ``ExpireDays`` (its recorded parameter, else the
+    action's default) after the run started; None for an action without such a task."""
+    if not any(param.name == EXPIRE_PARAM for param in action.params):
+        return None
+    try:
+        days = int(step.parameters.get(EXPIRE_PARAM) or DEFAULT_EXPIRE_DAYS)
+        return (_instant(run.started) + timedelta(days=days)).isoformat(timespec="seconds")
+    except (TypeError, ValueError, OverflowError):
+        return None  # an unreadable record: left pending, as before expiry was known
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 time as the history stores it (naive ones taken as UTC)."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _field(finding: Finding, name: str) -> Any:
@@ -110,33 +136,49 @@ class PendingIndex:
     open: dict[str, list[PendingFix]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path, hosts: Iterable[str], *, recent: int = RECENT_RUNS) -> PendingIndex:
-        """The open pending fixes of ``hosts`` in the history at ``path`` (none when it does not exist)."""
+    def read(
+        cls, path: Path, hosts: Iterable[str], *, recent: int = RECENT_RUNS, now: datetime | None = None
+    ) -> PendingIndex:
+        """The open pending fixes of ``hosts`` in the history at ``path`` (none when it does not exist).
+
+        Bounded for big fleets: one indexed query for the fix steps of the latest ``recent`` runs (as many
+        rows as fixes were run, not hosts diagnosed), then, only for the hosts a fix left pending, their
+        later ``collect_facts`` steps (which may end it). A fix whose sign-in task expired by ``now``
+        (``ExpireDays`` after its run) is no longer pending.
+        """
         index = cls()
         if not path.exists():
             return index
         wanted = set(hosts)
         with History(path) as history:
-            for run in reversed(history.runs(recent)):
-                if not run.check_mode:
-                    index._replay(history, run, wanted)
+            latest = history.runs(recent)
+            runs = {run.seq: run for run in latest if not run.check_mode}
+            if not runs:
+                return index
+            since = min(run.seq for run in latest)
+            actions = sorted({action.name for action, _ in remedies()})
+            steps = [
+                (seq, step)
+                for seq, step in history.action_steps(actions, since, _FIX_STATUSES)
+                if seq in runs and step.host in wanted and not step.whatif
+            ]
+            opened: dict[str, int] = {}  # host -> the first run a fix step of it returned pending
+            for seq, step in steps:
+                if step.status == "pending":
+                    opened.setdefault(step.host, seq)
+            for host, first in sorted(opened.items()):
+                diagnoses = history.host_steps(host, "collect_facts", first, "ok")
+                steps.extend((seq, step) for seq, step in diagnoses if seq in runs and not step.whatif)
+        # Each host's steps in the order they ran: run by run, and by position within a run.
+        for seq, step in sorted(steps, key=lambda pair: (pair[0], pair[1].position)):
+            index._step(runs[seq], step.host, step)
+        index._drop_expired(now or datetime.now(timezone.utc))
         return index
 
-    def _replay(self, history: History, run: RunRow, wanted: set[str]) -> None:
-        # Only a pending step opens one, and only a host with open ones can close any: a run that
-        # recorded no pending host (its counts say so) is read only for the hosts with open ones. A failed
-        # host may hold a pending step too (the host shows its worst step).
-        may_open = run.counts is None or any(run.counts.get(status, 0) for status in _MAY_HOLD_PENDING)
-        if may_open:
-            rows = [h for h in history.hosts(run.seq) if h.host in wanted]
-        else:
-            waiting = sorted(name for name, fixes in self.open.items() if fixes)
-            rows = [h for name in waiting for h in history.hosts(run.seq, name)]
-        for host in rows:
-            if host.status in _MAY_HOLD_PENDING or self.open.get(host.host):
-                for step in history.steps(run.seq, host.host):
-                    if not step.whatif:
-                        self._step(run, host.host, step)
+    def _drop_expired(self, now: datetime) -> None:
+        """End the pending fixes whose sign-in task expired unused: nothing on the host waits any more."""
+        for host, fixes in self.open.items():
+            self.open[host] = [p for p in fixes if p.expires is None or _instant(p.expires) > now]
 
     def _step(self, run: RunRow, host: str, step: StepRow) -> None:
         if step.action == "collect_facts" and step.status == "ok":
@@ -152,7 +194,8 @@ class PendingIndex:
             kept = [p for p in self.open.get(host, []) if (p.action, p.fields) != (action.name, fields)]
             if step.status == "pending":
                 waiting = _waiting_for(step)
-                kept.append(PendingFix(host, action.name, remedy.findings, fields, run.run_id, run.started, waiting))
+                fix = PendingFix(host, action.name, remedy.findings, fields, run.run_id, run.started, waiting)
+                kept.append(replace(fix, expires=_expires(action, step, run)))
             self.open[host] = kept
 
     def _close_cleared(self, host: str, step: StepRow) -> None:

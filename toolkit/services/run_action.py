@@ -123,25 +123,72 @@ def run_planned(
     ``plan.skipped`` are recorded ``skipped`` without connecting; reports ``plan.review`` holds are
     recorded after its decision.
     """
+    reports: list[HostReport] = []
+    _run(fleet, plan, on_report, reports)
+    order = {t.name: i for i, t in enumerate(fleet.targets)}
+    return sorted(reports, key=lambda r: order[r.target.name])
+
+
+def run_streamed(fleet: Fleet, plan: ActionPlan, *, on_report: Callable[[HostReport], None] | None = None) -> RunTally:
+    """:func:`run_planned` keeping no report: each is seen by ``on_report``, recorded, then let go.
+
+    Memory stays flat in the number of hosts (``jcfix diagnose`` on 10,000 hosts); what the run's end
+    needs is tallied as hosts finish. A plan with a ``review`` needs every report, so it is refused here.
+    """
+    if plan.review is not None:
+        raise ValueError("a plan with a review keeps its reports: use run_planned")
+    return _run(fleet, plan, on_report, None)
+
+
+@dataclass
+class RunTally:
+    """What the end of a run needs, counted as hosts finish: hosts by status, and hosts with blockers."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    blocked: int = 0
+
+    def add(self, report: HostReport, blocked: bool) -> None:
+        """Count one finished host."""
+        self.counts[report.status] = self.counts.get(report.status, 0) + 1
+        self.blocked += blocked
+
+    def exit_code(self, diagnosed: bool) -> int:
+        """The run's exit code by statuses; ``diagnosed`` (``jcfix diagnose``): blockers found exit 6."""
+        code: int = for_statuses([status for status, n in self.counts.items() if n])
+        if code == ExitCode.OK and diagnosed and self.blocked:
+            code = ExitCode.BLOCKERS
+        return code
+
+
+def _run(
+    fleet: Fleet,
+    plan: ActionPlan,
+    on_report: Callable[[HostReport], None] | None,
+    reports: list[HostReport] | None,
+) -> RunTally:
+    """Run and record ``plan``; each report is appended to ``reports`` when given (else let go)."""
     from toolkit.report.recorders import report_recorders, run_meta
+    from toolkit.report.view import has_blockers
     from toolkit.transport.registry import for_settings
 
     settings = fleet.with_password()
     # A script the transport cannot carry (a secret through JumpCloud Commands) is refused before any host.
     for_settings(settings).check_sendable(step.rendered for steps in plan.steps.values() for step in steps)
     targets = fleet.targets
-    order = {t.name: i for i, t in enumerate(targets)}
     whatif = any(step.whatif for steps in plan.steps.values() for step in steps)
     recorder = report_recorders(fleet.reports, settings=settings, parameters=plan.parameters)
     recorder.start(run_meta(plan.run_id, hosts=len(targets), check_mode=whatif))
-    reports: list[HostReport] = []
+    tally = RunTally()
+    diagnosed = plan.action.name == "collect_facts"  # blockers are what the diagnosis found
     held: list[HostReport] = []
     control = FleetControl()
     interrupted = True
 
     def record(report: HostReport) -> None:
         recorder.host_done(report)
-        reports.append(report)
+        tally.add(report, diagnosed and has_blockers(report))
+        if reports is not None:
+            reports.append(report)
 
     try:
         for target in targets:
@@ -157,16 +204,17 @@ def run_planned(
                 else:
                     record(report)
         if plan.review is not None and held:
-            for name, reason in plan.review.decide(held, list(reports), settings, fleet.forks).items():
+            others = list(reports or [])
+            for name, reason in plan.review.decide(held, others, settings, fleet.forks).items():
                 mark_skipped(next(r for r in held if r.target.name == name), reason)
         interrupted = control.interrupted
     finally:
         # Also after Ctrl-C: the hosts that finished stay recorded, and the reports are complete files.
         for report in held:
             record(report)
-        _finish(recorder, plan, reports, interrupted, control)
+        _finish(recorder, tally, diagnosed, interrupted, control)
     _stopped(control)
-    return sorted(reports, key=lambda r: order[r.target.name])
+    return tally
 
 
 def _stopped(control: FleetControl) -> None:
@@ -181,21 +229,12 @@ def _stopped(control: FleetControl) -> None:
     raise StoppedBySignal(signum)
 
 
-def _finish(
-    recorder: RunRecorder, plan: ActionPlan, reports: list[HostReport], interrupted: bool, control: FleetControl
-) -> None:
+def _finish(recorder: RunRecorder, tally: RunTally, diagnosed: bool, interrupted: bool, control: FleetControl) -> None:
     """Record how the run ended: its counts and exit code (128 + the signal's number after a signal)."""
     from toolkit.report.recorders import run_summary
-    from toolkit.report.view import has_blockers
 
-    counts: dict[str, int] = {}
-    for report in reports:
-        counts[report.status] = counts.get(report.status, 0) + 1
-    exit_code: int = for_statuses([r.status for r in reports])
-    diagnosed = plan.action.name == "collect_facts"  # blockers are what the diagnosis found
-    if exit_code == ExitCode.OK and diagnosed and any(has_blockers(r) for r in reports):
-        exit_code = ExitCode.BLOCKERS  # what jcfix diagnose exits with
+    exit_code = tally.exit_code(diagnosed)  # for diagnose: exit 6 when the diagnosis found blockers
     if interrupted:
         exit_code = signal_exit_code(control.signum if control.signum is not None else signal.SIGINT)
-    summary = run_summary(counts, exit_code=exit_code, interrupted=interrupted)
+    summary = run_summary(tally.counts, exit_code=exit_code, interrupted=interrupted)
     recorder.finish(replace(summary, stopped_reason=control.stopped_reason))

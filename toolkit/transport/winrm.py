@@ -30,6 +30,10 @@ from toolkit.templates import RenderedScript
 from toolkit.textvalues import printable
 from toolkit.transport.base import HostTarget, TransportError, resolve_endpoint
 from toolkit.transport.errors import DeadlineExceeded, classify
+from toolkit.transport.httpsession import close_session, share_tls
+from toolkit.transport.ntlmhash import ntlm_password
+from toolkit.transport.psrpcache import CachingSerializer, pipeline_key
+from toolkit.transport.psrpcache import install as install_message_cache
 from toolkit.transport.registry import Transport, register
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,7 @@ class _Deadline:
         # request, which was the largest single CPU cost per host in the benchmark.
         transport.session.trust_env = False
         for adapter in transport.session.adapters.values():
+            share_tls(adapter)  # one SSL context per run, not one per connection (toolkit.transport.httpsession)
             original_send = adapter.send
 
             def send(request: Any, *args: Any, _send: Any = original_send, **kwargs: Any) -> Any:
@@ -121,6 +126,7 @@ class WinRMSession:
         self._deadline = _Deadline(settings.deadline)
         self._wsman: WSMan | None = None
         self._pool: RunspacePool | None = None
+        self._serializer: CachingSerializer | None = None
 
     def __repr__(self) -> str:
         return f"WinRMSession({self.target.name!r})"
@@ -138,6 +144,8 @@ class WinRMSession:
         if settings.certificate_pem:
             extra = {"certificate_pem": settings.certificate_pem, "certificate_key_pem": settings.certificate_key_pem}
         check_cleartext(end.address, end.scheme, end.auth)
+        if password is not None and end.auth == "ntlm":
+            password = ntlm_password(password)  # the hashes once per run, not DES per host (toolkit.transport.ntlmhash)
         self._wsman = WSMan(
             end.address,
             port=end.port,
@@ -160,6 +168,8 @@ class WinRMSession:
         )
         self._deadline.install(self._wsman)
         pool = RunspacePool(self._wsman)
+        # The pool-open and create-pipeline messages are the same XML for every host (toolkit.transport.psrpcache).
+        self._serializer = install_message_cache(pool)
         pool.open()
         self._pool = pool
         return pool
@@ -204,6 +214,11 @@ class WinRMSession:
                 parameters["WhatIf"] = True
             if parameters:
                 shell.add_parameters(parameters)
+            secret = any(isinstance(v, Secret) for v in rendered.parameters.values())
+            if self._serializer is not None:
+                # A message that carries a secret is never cached: serialised afresh, for this host only.
+                key = None if secret else pipeline_key(rendered.script, True, parameters, pool.protocol_version)
+                self._serializer.arm(key)
             output = shell.invoke()
         except Exception as exc:  # every failure leaves as one classified line
             raise self._failure(exc, "running a script") from None
@@ -234,7 +249,9 @@ class WinRMSession:
                 log.debug("closing the pool on %s failed: %s", self.target.name, classify(exc, host=self.target.name))
         if wsman is not None:
             try:
-                wsman.close()
+                # Not wsman.close(): its session.close() leaves sockets to the garbage collector (httpsession).
+                if wsman.transport.session is not None:
+                    close_session(wsman.transport.session)
             except Exception:  # the HTTP session may be half-open; nothing more to do
                 log.debug("closing the HTTP session on %s failed", self.target.name, exc_info=True)
 

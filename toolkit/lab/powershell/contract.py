@@ -25,21 +25,24 @@ class CaseInsensitiveDict(dict[str, Any]):
 
     def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
         super().__init__()
-        self._keys: dict[str, str] = {}
-        pairs = items.items() if isinstance(items, Mapping) else items
+        # Inlined __setitem__ and a plain-dict fast path: the engine builds hundreds of these per script run.
+        keys: dict[str, str] = {}
+        self._keys = keys
+        if not items:
+            return
+        pairs = items.items() if type(items) is dict or isinstance(items, Mapping) else items
+        store = dict.__setitem__
         for key, value in pairs:
-            self[key] = value
+            store(self, keys.setdefault(key.lower(), key), value)
 
     def _canonical(self, key: str) -> str:
         return self._keys.get(key.lower(), key)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        canonical = self._canonical(key)
-        self._keys[key.lower()] = canonical
-        super().__setitem__(canonical, value)
+        dict.__setitem__(self, self._keys.setdefault(key.lower(), key), value)
 
     def __getitem__(self, key: str) -> Any:
-        return super().__getitem__(self._canonical(key))
+        return dict.__getitem__(self, self._keys.get(key.lower(), key))
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._keys
