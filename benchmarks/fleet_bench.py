@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fleet.lab import COMBOS, Labs
 from fleet.report import estimate_s, machine, run_header, run_line, targets_table
-from fleet.sections import RUNNERS, SECTIONS, Bench, Plan, Target, both_cores
+from fleet.sections import RUNNERS, SECTIONS, Bench, Plan, Target
 
 
 def _ints(text: str) -> list[int]:
@@ -148,8 +148,6 @@ def main(argv: list[str] | None = None) -> int:
                 targets += RUNNERS[section](bench)
         finally:
             labs.stop_all()
-    if {"adaptive", "scale"} & set(plan.only):
-        targets += both_cores(bench)
     print(f"\n{targets_table(targets)}")
     if args.json:
         document = {

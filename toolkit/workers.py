@@ -21,6 +21,7 @@ name. A worker that dies costs only the hosts it was running: each is reported `
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import multiprocessing
 import os
@@ -232,6 +233,10 @@ class ProcessHostPool:
         # Whatever the parent buffered is written now, once: a worker must never write its copy of it.
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects alive now (imports, the plan) go to the permanent generation until the run ends: no garbage
+        # collection on either side writes to their headers, so their pages stay shared with the workers
+        # instead of being copied into each (the gc module's advice for fork without exec).
+        gc.freeze()
         with warnings.catch_warnings():
             # Python 3.12+ warns about forking a process with threads (a lab in the same process, in tests):
             # the workers only use what they inherit from this thread, and the run's own threads start later.
@@ -290,6 +295,7 @@ class ProcessHostPool:
                 worker.process.kill()  # workers ignore SIGTERM (the parent handles the stop signals)
                 worker.process.join(timeout=1.0)
             worker.conn.close()
+        gc.unfreeze()
 
     def _pass_on_stop(self) -> None:
         control = self._control

@@ -16,7 +16,6 @@ import os
 import resource
 import sys
 import time
-import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -113,20 +112,15 @@ def jcfix_command(variant: str, inventory: Path, workdir: Path, window: int, ext
     return {"exit_code": int(code or 0) if isinstance(code, int | None) else 1}
 
 
-def junit_statuses(path: Path) -> dict[str, int]:
-    """Each host's outcome from the JUnit report: its worst testcase (error > failure > skipped > ok)."""
-    rank = {"ok": 0, "skipped": 1, "failed": 2, "error": 3}
-    outcomes = (("error", "error"), ("failure", "failed"), ("skipped", "skipped"))
-    worst: dict[str, str] = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        kinds = {child.tag for child in case}
-        status = next((name for tag, name in outcomes if tag in kinds), "ok")
-        host = case.get("classname", "?")
-        if rank[status] >= rank[worst.get(host, "ok")]:
-            worst[host] = status
+def history_statuses(path: Path) -> dict[str, int]:
+    """Each host's status as the run history recorded it (what ``jcfix runs show`` says)."""
+    from toolkit.history import History
+
     counts: dict[str, int] = {}
-    for status in worst.values():
-        counts[status] = counts.get(status, 0) + 1
+    with History(path) as history:
+        (run,) = history.runs(limit=1)
+        for host in history.hosts(run.seq):
+            counts[host.status] = counts.get(host.status, 0) + 1
     return counts
 
 
@@ -152,8 +146,8 @@ def main() -> int:
         outcome = jcfix_command(args.variant, args.inventory, args.workdir, args.window, args.extra)
     wall, cpu = time.perf_counter() - started, cpu_seconds() - before
     if args.variant != "bare":
-        report = args.workdir / "report.xml"
-        outcome["statuses"] = junit_statuses(report) if report.exists() else {}
+        database = args.workdir / "history.sqlite3"
+        outcome["statuses"] = history_statuses(database) if database.exists() else {}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     outcome.update(wall_s=wall, cpu_s=cpu, children_cpu_s=children.ru_utime + children.ru_stime)
     args.result.write_text(json.dumps(outcome), encoding="utf-8")

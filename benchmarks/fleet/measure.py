@@ -33,11 +33,16 @@ def run(
     extra: tuple[str, ...] = (),
     count_tcp: bool = False,
     timeout_s: float = 3600.0,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Run ``variant`` (bare, play, diagnose) against ``lab``; every metric of one row.
 
     ``window``: 0 jcfix's default (adaptive), N a fixed window of N, -N adaptive up to N (see client.py).
+    ``workers``: JCFIX_WORKERS for the client (None: jcfix's default, one per core for large runs).
     """
+    env = client_env()
+    if workers is not None:
+        env["JCFIX_WORKERS"] = str(workers)
     before = lab.stats()
     with tempfile.TemporaryDirectory(prefix=f"fleet-{variant}-") as tmp:
         work = Path(tmp)
@@ -48,7 +53,7 @@ def run(
             "--bare-window", str(bare_window), "--", *extra,
         ]  # fmt: skip
         with open(output, "wb") as sink:
-            process = subprocess.Popen(command, cwd=REPO, env=client_env(), stdout=sink, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
         sampler = TreeSampler(process.pid, count_tcp=count_tcp).start()
         deadline = time.monotonic() + timeout_s
         while process.poll() is None and time.monotonic() < deadline:

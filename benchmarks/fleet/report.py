@@ -40,6 +40,8 @@ def estimate_s(plan: Plan) -> float:
             total += _lab_s(plan.adaptive_hosts)
             for window in [*plan.windows, DEFAULT_WINDOW_GUESS]:
                 total += _run_s(plan.adaptive_hosts, latency, adaptive_combo.auth, window, requests)
+    if "cores" in plan.only:
+        total += 2 * _run_s(plan.adaptive_hosts, 20, adaptive_combo.auth, DEFAULT_WINDOW_GUESS, requests)
     if "scale" in plan.only:
         total += _lab_s(plan.scale) + _run_s(plan.scale, plan.scale_latency, "ntlm", DEFAULT_WINDOW_GUESS, requests)
     if "diagnose-rss" in plan.only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from .lab import COMBOS, Combo, Labs
 
 Target = dict[str, Any]
 Runs = list[dict[str, Any]]
-SECTIONS = ("compare", "adaptive", "scale", "diagnose-rss", "fds", "startup")
+SECTIONS = ("compare", "adaptive", "cores", "scale", "diagnose-rss", "fds", "startup")
 TARGET_SCALE = 10_000  # hosts the issue's headline target is about
 RSS_SMALL, RSS_LARGE = 1_000, 10_000  # the issue's diagnose sizes
 
@@ -163,21 +164,36 @@ def scale(bench: Bench) -> list[Target]:
 
 
 def both_cores(bench: Bench) -> list[Target]:
-    """Cores used (client CPU s / wall s) and workers, from the default-window runs measured so far."""
-    defaults = [r for r in bench.runs if r["variant"] == "play" and r["window"] == "default"]
-    if not defaults:
-        return [target("both-cores", "both cores used", "no default-window play run", "> 1 core, >= 2 workers", None)]
-    best = max(defaults, key=lambda r: r["cores_used"])
-    met = best["cores_used"] > 1.0 and best["workers"] >= 2
+    """At the CPU ceiling (20 ms, the default window), one worker process against jcfix's default of one per
+    core: hosts/min, and how busy the machine's cores were (client and lab CPU over wall time).
+
+    The lab shares the machine: once client plus lab fill every core, more client processes cannot help,
+    so "both cores used" is judged on the machine being busy with at least 2 workers, and the gain over one
+    process is printed beside it.
+    """
+    plan = bench.plan
+    combo = COMBOS[plan.adaptive_combo]
+    one = bench.run(combo, plan.adaptive_hosts, 20, "play", window=0, workers=1)
+    many = bench.run(combo, plan.adaptive_hosts, 20, "play", window=0)
+    cpus = os.cpu_count() or 1
+
+    def busy(run: dict[str, Any]) -> float:
+        lab_s = run.get("lab_cpu_ms_per_host", 0.0) * run["hosts"] / 1000
+        return (run["cpu_s"] + lab_s) / run["wall_s"] if run["wall_s"] else 0.0
+
+    gain = many["hosts_per_min"] / one["hosts_per_min"] if one["hosts_per_min"] else 0.0
+    met = many["workers"] >= 2 and busy(many) >= 0.85 * cpus
     return [
         target(
             "both-cores",
-            "both cores used (client CPU s / wall s, workers)",
-            f"{best['cores_used']:.2f} cores, {best['workers']} workers"
-            f" ({best['hosts']} hosts {best['latency_ms']} ms)",
-            "> 1 core, >= 2 workers",
+            f"both cores used: play, {many['hosts']} hosts {combo.name} 20 ms, default window",
+            f"{many['workers']} workers: client {many['cores_used']:.2f} + lab = {busy(many):.2f} of {cpus} cores"
+            f" busy; {many['hosts_per_min']:.0f} vs {one['hosts_per_min']:.0f} hosts/min with 1 process"
+            f" (client {one['cores_used']:.2f}, machine {busy(one):.2f})",
+            f">= 2 workers, >= {0.85 * cpus:.1f} cores busy",
             met,
-            best["cores_used"],
+            round(gain, 2),
+            "ratio: hosts/min with the default workers / with one process",
         )
     ]
 
@@ -272,6 +288,7 @@ def startup(bench: Bench) -> list[Target]:
 RUNNERS: dict[str, Callable[[Bench], list[Target]]] = {
     "compare": compare,
     "adaptive": adaptive,
+    "cores": both_cores,
     "scale": scale,
     "diagnose-rss": diagnose_rss,
     "fds": fds,
