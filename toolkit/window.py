@@ -15,13 +15,16 @@ with (on the benchmark's machine, the lab itself).
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
+_log = logging.getLogger("jcfix.window")
+
 __all__ = ["DEFAULT_FORKS", "START_WINDOW", "AdaptiveWindow", "FixedWindow", "HostWindow"]
 
-DEFAULT_FORKS = 256  # the most hosts at once unless --forks says otherwise (toolkit/cli/connection.py too)
+DEFAULT_FORKS = 160  # the most hosts at once unless --forks says otherwise (toolkit/cli/connection.py too)
 START_WINDOW = 32  # where an adaptive window starts: jcfix's fixed default before it adapted
 GROW_FAST = 2.0  # the rate nearly doubled with the last growth: latency-bound, double again
 GROW = 1.5
@@ -114,6 +117,10 @@ class AdaptiveWindow(HostWindow):
         elapsed = now - period.since
         if period.finished >= MIN_SAMPLES and elapsed >= max(MIN_PERIOD_S, 2 * typical):
             self.limit = self._decide(period, period.finished / elapsed)
+            _log.debug(
+                "window %d: %.1f hosts/s over %.1f s (%d slow failures); next %d",
+                period.limit, period.finished / elapsed, elapsed, period.slow_failures, self.limit,
+            )  # fmt: skip
             # Hosts started under a new window finish about one host-duration later: count from then.
             settle = self.typical_duration() if self.limit != period.limit else 0.0
             self._period = _Period(self.limit, now + settle)

@@ -11,8 +11,8 @@ the parent tells the workers to stop starting steps, or to give up on running ho
 known of them.
 
 Workers are forked, not spawned: the host's work (a playbook, its diagnosis, the connection
-settings with the password) is inherited, never serialised; what travels is a host's position in
-the target list to a worker, and its report back. A report is pickled with every secret replaced
+settings with the password) is inherited, never serialised; what travels is a host (its inventory
+entry and its position in the run) to a worker, and its report back. A report is pickled with every secret replaced
 by the redaction marker (the parent's reports never need a secret's value), and an action by its
 name. A worker that dies costs only the hosts it was running: each is reported ``failed``, and
 ``changed`` where its step could have changed the host.
@@ -21,6 +21,7 @@ name. A worker that dies costs only the hosts it was running: each is reported `
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import io
 import multiprocessing
@@ -100,10 +101,9 @@ def dumps_report(position: int, report: HostReport) -> bytes:
 
 @dataclass
 class _WorkerJob:
-    """What a worker inherits: the work, the whole target list (hosts are sent by position) and the run's rules."""
+    """What a worker inherits: the work and the run's rules (hosts are sent to it one by one)."""
 
     work: HostWork
-    targets: Sequence[HostTarget]
     max_threads: int
     deadline_s: float
     control: FleetControl
@@ -114,6 +114,7 @@ def _worker_main(job: _WorkerJob, conn: Connection) -> None:
     """A worker's loop: start the hosts the parent sends, send back each report, obey stop and abandon."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)  # the parent decides how the run stops, and tells the workers
+    _limit_malloc_arenas()
     # The output (the console, JSON Lines on stdout) is the parent's alone; log lines (--debug) stay on stderr.
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the worker ends with os._exit: nothing to close)
     wake_read, wake_write = os.pipe()
@@ -147,6 +148,31 @@ def _worker_main(job: _WorkerJob, conn: Connection) -> None:
     os._exit(0)
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+WORKER_MALLOC_ARENAS = 2
+
+
+def _limit_malloc_arenas() -> None:
+    """At most :data:`WORKER_MALLOC_ARENAS` malloc arenas in this worker (glibc only; elsewhere nothing).
+
+    glibc gives threads their own arenas (up to 8 per core) and a worker runs a hundred hosts on threads:
+    each arena keeps its freed memory, so resident memory grows with the window for no speed (the GIL
+    lets one thread allocate at a time). The same as MALLOC_ARENA_MAX=2, set before the threads start.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_ARENA_MAX, WORKER_MALLOC_ARENAS)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator has its own policy
+
+
+def _return_free_memory() -> None:
+    """Give the C heap's free pages back to the system before forking (glibc only), so that no worker starts
+    with a copy of memory the parent no longer uses (a large inventory's parse leaves tens of MB free)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _read_orders(conn: Connection, job: _WorkerJob, pool: ThreadHostPool, position_of: dict[int, int]) -> bool:
     """Act on every message waiting from the parent; True once the worker should end."""
     control = job.control
@@ -154,8 +180,8 @@ def _read_orders(conn: Connection, job: _WorkerJob, pool: ThreadHostPool, positi
         while conn.poll():
             order, value = conn.recv()
             if order == "host":
-                target = job.targets[value]
-                position_of[id(target)] = value
+                position, target = value
+                position_of[id(target)] = position
                 pool.start(target)
             elif order == "stop":
                 control.stopped_reason = control.stopped_reason or value
@@ -201,7 +227,7 @@ class ProcessHostPool:
 
     Args:
         work, describe: as for a thread pool (inherited by the workers, never pickled).
-        targets: every host of the run (workers get a host's position in it).
+        targets: every host of the run (a report comes back with the host's position in it).
         processes: how many workers.
         max_threads: the most hosts at once in one worker.
         deadline_s: the per-host deadline (the workers enforce it; the parent only notices a stuck worker).
@@ -227,7 +253,7 @@ class ProcessHostPool:
         self._told_stop = False
         self._abandoned_at: float | None = None
         self._lost_early: list[HostReport] = []  # hosts of a worker found gone while starting one
-        job = _WorkerJob(work, targets, max_threads, deadline_s, control, describe)
+        job = _WorkerJob(work, max_threads, deadline_s, control, describe)
         context = multiprocessing.get_context("fork")
         self._workers: list[_Worker] = []
         # Whatever the parent buffered is written now, once: a worker must never write its copy of it.
@@ -237,6 +263,7 @@ class ProcessHostPool:
         # collection on either side writes to their headers, so their pages stay shared with the workers
         # instead of being copied into each (the gc module's advice for fork without exec).
         gc.freeze()
+        _return_free_memory()
         with warnings.catch_warnings():
             # Python 3.12+ warns about forking a process with threads (a lab in the same process, in tests):
             # the workers only use what they inherit from this thread, and the run's own threads start later.
@@ -267,7 +294,9 @@ class ProcessHostPool:
         worker = min(live, key=lambda w: len(w.in_flight))
         worker.in_flight[position] = time.monotonic()
         try:
-            worker.conn.send(("host", position))
+            # The host itself travels, although the worker has the list: a worker that read its inherited
+            # copy would write reference counts all over it, and each page it writes becomes its own copy.
+            worker.conn.send(("host", (position, target)))
         except OSError:
             self._lost_early += self._worker_gone(worker)
 

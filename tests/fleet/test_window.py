@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.window import START_WINDOW, AdaptiveWindow, FixedWindow
+from toolkit.window import DEFAULT_FORKS, START_WINDOW, AdaptiveWindow, FixedWindow
 
 
 def simulate(
@@ -88,3 +88,9 @@ def test_a_fixed_window_stays_put_and_bad_caps_are_refused() -> None:
     assert fixed.limit == 16
     with pytest.raises(ValueError):
         AdaptiveWindow(cap=0)
+
+
+def test_the_cli_default_is_the_window_module_s_cap() -> None:
+    from toolkit.cli.connection import _OPTIONS  # the CLI keeps its own copy (start-up imports stay light)
+
+    assert _OPTIONS["forks"][1] == DEFAULT_FORKS

@@ -184,10 +184,10 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         DEFAULT_TRANSPORT,
     ),
-    # 256: the adaptive window's cap (toolkit.window.DEFAULT_FORKS; not imported: start-up stays light).
+    # 160: the adaptive window's cap (toolkit.window.DEFAULT_FORKS; not imported: start-up stays light).
     "forks": (
         Annotated[int, _option("--forks", help="Most hosts at once (the window adapts up to it).", min=1, max=1024)],
-        256,
+        160,
     ),
     "dry_run": (
         Annotated[

@@ -162,14 +162,21 @@ def pasteable(
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _accepted_options(words: tuple[str, ...]) -> tuple[frozenset[str], int]:
-    """The option flags of the jcfix command ``words`` starts with, and how many words name it."""
+@functools.lru_cache(maxsize=1)
+def _root_command() -> Any:
+    """jcfix's click command, built once: each build re-imports and re-builds every command asked for."""
     import typer
 
     from toolkit.cli.app import app  # at call time: the CLI imports this module
 
-    command: Any = typer.main.get_command(app)  # a click command (typer vendors its own click)
+    return typer.main.get_command(app)  # a click command (typer vendors its own click)
+
+
+@functools.lru_cache(maxsize=64)
+def _accepted_options(words: tuple[str, ...]) -> tuple[frozenset[str], int]:
+    """The option flags of the jcfix command ``words`` starts with, and how many words name it."""
+    # The key holds each fix's host and user, so it misses once per host: the lookup itself must be cheap.
+    command: Any = _root_command()
     depth = 0
     while depth < len(words) and words[depth] in getattr(command, "commands", {}):
         command = command.commands[words[depth]]
