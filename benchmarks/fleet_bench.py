@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--window", type=int, default=32, help="hosts in flight for bare and jcfix in compare (default 32)")
     add("--adaptive-combo", choices=sorted(COMBOS), default="ntlm-https", help="combo of adaptive, scale, diagnose-rss")
     add("--adaptive-hosts", type=int, help="hosts per adaptive run (default 1000; quick 200)")
-    add("--windows", type=_ints, help="fixed windows swept by adaptive (default 16,32,64,128,256)")
+    add("--windows", type=_ints, help="fixed windows swept by adaptive (default 16,32,64,128,256,512)")
     add("--scale", type=int, help="hosts of the headline run (default 10000; quick 200)")
     add("--rss-sizes", type=_ints, help="two diagnose fleet sizes (default 1000,10000; quick 100,200)")
     add("--fds-hosts", type=int, help="faults-fleet hosts (default 140; quick 70)")
@@ -114,7 +114,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         bare_window=args.window,
         adaptive_combo=args.adaptive_combo,
         adaptive_hosts=pick(args.adaptive_hosts, 1000, 200),
-        windows=pick(args.windows, [16, 32, 64, 128, 256], [16, 32, 64, 128]),
+        windows=pick(args.windows, [16, 32, 64, 128, 256, 512], [16, 32, 64, 128]),
         scale=pick(args.scale, 10_000, 200),
         rss_sizes=tuple(pick(args.rss_sizes, [1_000, 10_000], [100, 200])),
         fds_hosts=pick(args.fds_hosts, 140, 70),

@@ -25,6 +25,12 @@ LOCAL_SID_PATTERN = r"^S-1-5-21-\d+-\d+-\d+-\d+$"
 ISO_UTC_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 # The only targets undo may restore (undo_run.ps1.j2 checks the same on the host).
 SYSTEM_POLICY_SUBKEY: Final = "SOFTWARE\\Policies\\Microsoft\\Windows\\System"
+# The levels of the policy key a fix may create (SOFTWARE\Policies itself is always there on Windows).
+CreatablePolicyKey = Literal[
+    "SOFTWARE\\Policies\\Microsoft",
+    "SOFTWARE\\Policies\\Microsoft\\Windows",
+    "SOFTWARE\\Policies\\Microsoft\\Windows\\System",
+]
 ALLOWED_POLICY_NAMES = ("AllowDomainPINLogon", "BlockDomainPicturePassword")
 PICTURE_PASSWORD_SUBKEY = "SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Authentication\\LogonUI\\PicturePassword"
 TASK_PATH: Final = "\\jcfix\\"
@@ -88,6 +94,8 @@ class PolicyEntry(_Strict):
 
     ``key_existed``: whether the policy key existed before (False: jcfix created it, and undo deletes it again
     once it is empty); None in older records (and picture-password ones), whose key undo leaves as it is.
+    ``created_keys``: every level of the key path jcfix created, outermost first (undo deletes each, deepest
+    first, once empty); None in older records, whose undo deletes only the last level (by ``key_existed``).
     """
 
     hive: Literal["HKLM"] = "HKLM"
@@ -96,6 +104,7 @@ class PolicyEntry(_Strict):
     name: Literal["AllowDomainPINLogon", "BlockDomainPicturePassword"]
     previous: int | None
     key_existed: bool | None = None
+    created_keys: list[CreatablePolicyKey] | None = None
 
 
 class TaskEntry(_Strict):

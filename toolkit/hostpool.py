@@ -92,7 +92,11 @@ class ThreadHostPool:
             target = self.running.pop(future)
             self._started.pop(future, None)
             try:
-                finished.append(future.result())
+                report = future.result()
+                # Reports are matched to their hosts by the target object (a worker process maps it back to the
+                # host's position): a work function that reported on a copy still reports on this host.
+                report.target = target
+                finished.append(report)
             except Exception as exc:  # a bug must cost one host, not the run
                 message = f"internal error: {exc!r}"
                 finished.append(synthesised(target, self._describe, category="script_failed", message=message))

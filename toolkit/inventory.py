@@ -51,7 +51,7 @@ from toolkit.naming import check_jumpcloud_name
 from toolkit.settings import AUTH_METHODS
 from toolkit.textvalues import plural
 from toolkit.transport.base import HostTarget
-from toolkit.yamllines import MAX_INVENTORY_BYTES, Locations, describe_path, load_yaml, read_text_file
+from toolkit.yamllines import MAX_INVENTORY_BYTES, Locations, describe_path, parse_yaml, read_text_file
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CONNECTION_KEYS = {"address", "port", "scheme", "auth", "ca_cert"}
@@ -208,7 +208,18 @@ _Merged = dict[str, tuple[dict[str, Any], list[str], tuple[str | int, ...]]]
 
 def load_yaml_inventory(path: Path) -> list[HostTarget]:
     """Hosts from a YAML inventory; errors name the file, the line and the field."""
-    document, locations = load_yaml(path, "inventory", MAX_INVENTORY_BYTES)
+    text = read_text_file(path, "inventory", MAX_INVENTORY_BYTES)
+    # The line map (a field path per value) is most of the memory of loading a large inventory, and only an
+    # error needs it: check without it, and parse again with it only to name the line of an error.
+    document, locations = parse_yaml(text, str(path), lines=False)
+    try:
+        return _yaml_targets(document, locations)
+    except UsageError:
+        return _yaml_targets(*parse_yaml(text, str(path)))
+
+
+def _yaml_targets(document: Any, locations: Locations) -> list[HostTarget]:
+    """The hosts of a parsed YAML inventory, checked; errors name the lines ``locations`` has."""
     if document is None:
         document = {}
     ca_cert, common = _top_level(document, locations)
@@ -347,9 +358,11 @@ def _did_you_mean(patterns: Sequence[str], targets: Sequence[HostTarget]) -> str
             names.setdefault(str(name).casefold(), str(name))
     near: list[str] = []
     for pattern in patterns:
+        if pattern.startswith("@="):  # one host by its exact name: the nearest names may be what was meant
+            pattern = pattern[2:]
         if not pattern.startswith("@"):
             near += [names[n] for n in difflib.get_close_matches(pattern.casefold(), list(names), n=2, cutoff=0.7)]
-    if patterns and all(p.startswith("@") for p in patterns):
+    if patterns and all(p.startswith("@") and not p.startswith("@=") for p in patterns):
         return "; the run has no such host in this inventory"
     near = list(dict.fromkeys(near))[:2]  # two at most: the error stays one line of 80 columns
     return f"; did you mean {' or '.join(near)}?" if near else ""

@@ -8,6 +8,10 @@ Every YAML jcfix reads goes through here, bounded: :func:`read_text_file` refuse
 (:data:`MAX_INVENTORY_BYTES` for inventories, :data:`MAX_YAML_BYTES` for the rest) and a binary one, and
 parsing refuses aliases that expand past :data:`MAX_ALIAS_NODES` values (a "billion laughs" bomb) and
 nesting past :data:`MAX_DEPTH`, as a :class:`UsageError` naming the file, before any caller walks the data.
+
+Documents are built straight from the parser's events (:mod:`toolkit.yamlevents`: no node tree, a fraction
+of the memory); whatever that path does not handle exactly (every error, merge keys, collection tags, complex
+keys) is parsed again the node way (:func:`parse_yaml_nodes`), which decides as it always did.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ import yaml
 
 from toolkit.errors import UsageError
 from toolkit.textvalues import printable
-
-FieldPath = tuple[str | int, ...]
+from toolkit.yamlevents import FieldPath, Unsupported, build_document
 
 
 @dataclass
@@ -156,9 +159,30 @@ def _compose_bounded(loader: yaml.SafeLoader | yaml.CSafeLoader, file: str, line
         raise UsageError(f"{file}: refused: nested more than {MAX_DEPTH} deep") from None
 
 
+def _from_events(text: str, lines: dict[FieldPath, int] | None, refuse_duplicates: bool) -> tuple[bool, Any]:
+    """``(True, data)`` built from the parser's events (:mod:`toolkit.yamlevents`), or ``(False, None)`` when
+    only the node path can say what this document means (``lines`` is then left empty for it)."""
+    loader = _safe_loader(text)
+    try:
+        return True, build_document(loader, lines, MAX_ALIAS_NODES, MAX_DEPTH, refuse_duplicates)
+    except Unsupported:
+        if lines is not None:
+            lines.clear()
+        return False, None
+    finally:
+        loader.dispose()
+
+
 def safe_load_bounded(text: str, file: str) -> Any:
     """``yaml.safe_load(text)`` within the alias and depth bounds (a :class:`UsageError` naming ``file`` past
     them); bad YAML raises ``yaml.YAMLError`` as ``safe_load`` does."""
+    # The event path needs no node tree (a fraction of the memory); the node path decides everything else.
+    built, document = _from_events(text, None, refuse_duplicates=False)
+    return document if built else safe_load_bounded_nodes(text, file)
+
+
+def safe_load_bounded_nodes(text: str, file: str) -> Any:
+    """:func:`safe_load_bounded` the node way: compose the whole node tree, then construct the data."""
     loader = _safe_loader(text)
     try:
         node = _compose_bounded(loader, file, {})
@@ -167,8 +191,19 @@ def safe_load_bounded(text: str, file: str) -> Any:
         loader.dispose()
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, Locations]:
-    """Parse ``text`` (named ``file`` in errors); raises :class:`UsageError` with the line on bad YAML."""
+def parse_yaml(text: str, file: str, lines: bool = True) -> tuple[Any, Locations]:
+    """Parse ``text`` (named ``file`` in errors); raises :class:`UsageError` with the line on bad YAML.
+
+    ``lines=False``: the :class:`Locations` usually has no lines (a large document's line map is most of the
+    memory of parsing it): for a caller that parses again for the lines only when it has an error to name.
+    """
+    locations = Locations(printable(file))  # a file name is the user's text: it must not forge a terminal line
+    built, document = _from_events(text, locations.lines if lines else None, refuse_duplicates=True)
+    return (document, locations) if built else parse_yaml_nodes(text, file)
+
+
+def parse_yaml_nodes(text: str, file: str) -> tuple[Any, Locations]:
+    """:func:`parse_yaml` the node way (every error, merge keys, collection tags, complex keys take it)."""
     file = printable(file)  # a file name is the user's text: it must not forge or rewrite a terminal line
     locations = Locations(file)
     try:

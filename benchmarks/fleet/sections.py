@@ -27,7 +27,7 @@ class Plan:
     bare_window: int = 32
     adaptive_combo: str = "ntlm-https"
     adaptive_hosts: int = 1000
-    windows: list[int] = field(default_factory=lambda: [16, 32, 64, 128, 256])
+    windows: list[int] = field(default_factory=lambda: [16, 32, 64, 128, 256, 512])
     scale: int = TARGET_SCALE
     rss_sizes: tuple[int, int] = (RSS_SMALL, RSS_LARGE)
     fds_hosts: int = 140

@@ -6,15 +6,15 @@ without jcfix's prefix or the command's name on the error line).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
+from subprocess_env import environ_without_jcfix
 
 
 def jcfix(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(JCFIX_CONFIG="/dev/null", COLUMNS="80")
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env, timeout=60

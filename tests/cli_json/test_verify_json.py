@@ -4,7 +4,6 @@ Ctrl-C says where it stood, and after a JumpCloud-side fix it waits for the agen
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import yaml
 from e2e_support import Lab, run_jcfix
 from envelope_check import envelope_of
 from jc_support import jc_lab
+from subprocess_env import environ_without_jcfix
 
 from toolkit.exitcodes import ExitCode
 from toolkit.lab.jcdirectory import LabDirectory
@@ -119,7 +119,7 @@ def _interrupt_when(process: subprocess.Popen[str], stream: IO[str], marker: str
 
 
 def _verify_until_ctrl_c(lab: Lab, *extra: str, marker: str, on: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(run_env(), PYTHONUNBUFFERED="1", COLUMNS="80")
     args = ["verify", "provisioned", "-i", str(lab.inventory), "-j", "newhire", *SLOW_WAIT, *extra]
     process = subprocess.Popen(

@@ -6,7 +6,6 @@ The CLI talks to the fleet over real WinRM on loopback, exactly as it would to W
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from subprocess_env import environ_without_jcfix
 
 from toolkit.cli.lab import post_event
 from toolkit.lab import readback
@@ -37,7 +37,7 @@ class Lab:
 
 def run_jcfix(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS`` in a subprocess, with the lab's credentials and no user config."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    base = environ_without_jcfix()
     base.update(
         JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,

@@ -13,6 +13,7 @@ from toolkit.exitcodes import ExitCode
 from toolkit.lab import readback
 from toolkit.lab.hostmachine import machine_of
 from toolkit.lab.windows.lifecycle import add_managed_user
+from toolkit.services.verify import UNREACHABLE_POLLS
 
 # scenario -> (exit code, {finding code: expected fix command or None}) for its one host.
 EXPECTED = {
@@ -20,29 +21,29 @@ EXPECTED = {
     "space": (
         ExitCode.BLOCKERS,
         {
-            "USERNAME_HAS_SPACE": "jcfix fix rename -i {inv} --limit lab-space --user 'john smith' --to john.smith",
+            "USERNAME_HAS_SPACE": "jcfix fix rename -i {inv} --limit @=lab-space --user 'john smith' --to john.smith",
             "AGENT_LOG_ERRORS": None,  # the scenario's agent logged its failed takeover
         },
     ),
     "case": (
         ExitCode.BLOCKERS,
-        {"CASE_MISMATCH": "jcfix fix rename -i {inv} --limit lab-case --user jonathan --to Jonathan"},
+        {"CASE_MISMATCH": "jcfix fix rename -i {inv} --limit @=lab-case --user jonathan --to Jonathan"},
     ),
-    "msa": (ExitCode.BLOCKERS, {"MSA_LINKED": "jcfix fix convert-msa -i {inv} --limit lab-msa --user maria"}),
-    "pin": (ExitCode.BLOCKERS, {"HELLO_PIN_SET": "jcfix fix remove-pin -i {inv} --limit lab-pin --user pat"}),
+    "msa": (ExitCode.BLOCKERS, {"MSA_LINKED": "jcfix fix convert-msa -i {inv} --limit @=lab-msa --user maria"}),
+    "pin": (ExitCode.BLOCKERS, {"HELLO_PIN_SET": "jcfix fix remove-pin -i {inv} --limit @=lab-pin --user pat"}),
     "picture": (
         ExitCode.BLOCKERS,
-        {"PICTURE_PASSWORD_SET": "jcfix fix remove-picture-password -i {inv} --limit lab-picture --user quinn"},
+        {"PICTURE_PASSWORD_SET": "jcfix fix remove-picture-password -i {inv} --limit @=lab-picture --user quinn"},
     ),
     "fullname": (
         ExitCode.BLOCKERS,
-        {"FULLNAME_ONLY_MATCH": "jcfix fix rename -i {inv} --limit lab-fullname --user JD-Laptop --to janedoe"},
+        {"FULLNAME_ONLY_MATCH": "jcfix fix rename -i {inv} --limit @=lab-fullname --user JD-Laptop --to janedoe"},
     ),
     "provisioning": (
         ExitCode.OK,
         {
             "TAKEN_OVER": None,
-            "PROVISION_EXPECTED": "jcfix verify provisioned -i {inv} --limit lab-provisioning --jc-user newhire",
+            "PROVISION_EXPECTED": "jcfix verify provisioned -i {inv} --limit @=lab-provisioning --jc-user newhire",
         },
     ),
     "agent_stopped": (ExitCode.BLOCKERS, {"AGENT_NOT_RUNNING": None}),
@@ -73,7 +74,7 @@ def test_table_output_names_the_fix(start_lab: Callable[..., Lab]) -> None:
     result = run_jcfix("diagnose", "-i", str(lab.inventory))
     assert result.returncode == ExitCode.BLOCKERS
     assert "CASE_MISMATCH" in result.stdout
-    fix = f"jcfix fix rename -i {shlex.quote(str(lab.inventory))} --limit lab-case --user jonathan --to Jonathan"
+    fix = f"jcfix fix rename -i {shlex.quote(str(lab.inventory))} --limit @=lab-case --user jonathan --to Jonathan"
     assert fix in result.stdout
     assert "1 host: 1 ok; 1 with blockers" in result.stdout
 
@@ -120,6 +121,23 @@ def test_verify_times_out_cleanly_with_the_last_diagnosis(start_lab: Callable[..
     assert result.returncode == ExitCode.TIMEOUT
     assert "gave up after 2s: newhire@lab-provisioning: no local account yet" in result.stderr
     assert "no local account yet" in result.stdout
+
+
+def test_verify_gives_up_a_host_that_drops_or_refuses_every_connection(start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab("faults")
+    # A --wait longer than the test: the poll must end by giving the two hosts up, not by waiting.
+    args = ["--limit", "fault-drop,fault-refused", "-j", "alice", "--wait", "30s", "--interval", "200ms"]
+    result = run_jcfix("verify", "provisioned", "-i", str(lab.inventory), *args, "-o", "json", timeout=90)
+    assert result.returncode == ExitCode.UNREACHABLE, result.stderr
+    document = json_out(result)
+    assert document["result"] == "unreachable"
+    hosts = {h["host"]: h for h in document["hosts"]}
+    for name in ("fault-drop", "fault-refused"):  # accepted then dropped counts as refused does
+        assert (hosts[name]["status"], hosts[name]["polls"]) == ("unreachable", UNREACHABLE_POLLS)
+        assert hosts[name]["error"]["category"] == "unreachable"
+    waiting = "jcfix: waiting: alice@fault-drop: host unreachable, alice@fault-refused: host unreachable"
+    gave_up = [f"jcfix: unreachable: {name}: {UNREACHABLE_POLLS} polls in a row failed" for name in sorted(hosts)]
+    assert result.stderr.splitlines() == [waiting] * (UNREACHABLE_POLLS - 1) + gave_up
 
 
 def test_verify_takeover_waits_until_the_agent_manages_the_account(start_lab: Callable[..., Lab]) -> None:

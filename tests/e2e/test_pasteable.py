@@ -9,7 +9,6 @@ would split it and run with ``--check`` (or ``--dry-run`` when the command has n
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import Lab
+from subprocess_env import environ_without_jcfix
 
 from toolkit.lab.fleet import LAB_PASSWORD, LAB_USERNAME
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def _jcfix(*args: str) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS`` with the password in the environment, the sign-in account NOT (it must be carried)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(
         JCFIX_CONFIG="/dev/null",
         JCFIX_PASSWORD=LAB_PASSWORD,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from subprocess_env import environ_without_jcfix
 
 from toolkit.lab.fleet import LAB_PASSWORD, LAB_USERNAME, LabFleet, write_inventory
 from toolkit.secrets import Secret
@@ -18,7 +18,7 @@ from toolkit.settings import ConnectionSettings
 
 def jcfix_env(tmp_path: Path) -> dict[str, str]:
     """The environment a jcfix subprocess runs with: lab credentials, no user config, history in tmp."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(
         JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,

@@ -10,6 +10,7 @@ import pytest
 
 from toolkit.cli.connection import _build_connection
 from toolkit.cli.invocation import Invocation, invocation_from_values, pasteable, quote_words
+from toolkit.errors import UsageError
 
 
 def _values(**given: Any) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def test_inventory_hosts_are_named_through_the_inventory(tmp_path: Path) -> None
     assert words[:3] == ["jcfix", "fix", "convert-msa"]
     assert "--host" not in words
     assert words[words.index("-i") + 1] == str(inventory)
-    assert words[words.index("--limit") + 1] == "lab-msa"
+    assert words[words.index("--limit") + 1] == "@=lab-msa"
     assert words[words.index("--login") + 1] == "lab admin"
     assert words[words.index("--connect-timeout") + 1] == "9.0"
     assert words[words.index("--history") + 1] == str(tmp_path / "h.db")
@@ -90,6 +91,28 @@ def test_pasteable_rewrites_every_fix_and_nothing_else() -> None:
                                       {"code": "B", "fix": None}]},
     ]  # fmt: skip
     out = pasteable(documents, Invocation(inventory="i.yaml"), "posix")
-    assert out[0]["findings"][0]["fix"] == "jcfix fix remove-pin -i i.yaml --limit pc-1 --user pat"
+    assert out[0]["findings"][0]["fix"] == "jcfix fix remove-pin -i i.yaml --limit @=pc-1 --user pat"
     assert out[0]["findings"][1] == {"code": "B", "fix": None}
     assert documents[0]["findings"][0]["fix"] == "jcfix fix remove-pin --host pc-1 --user pat"  # not mutated
+
+
+def test_a_fix_for_a_host_selects_that_host_not_a_group_of_its_name(tmp_path: Path) -> None:
+    from toolkit.inventory import resolve_targets
+    from toolkit.services.targeting import run_resolver
+
+    # Host "sales" and a group "sales" of two other hosts: "--limit sales" would pick all three.
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(
+        "groups:\n  sales: {hosts: [pc-1, pc-2]}\nhosts:\n  sales: {}\n  pc-1: {}\n  pc-2: {}\n  pc-3: {}\n",
+        encoding="utf-8",
+    )
+    fix = Invocation(inventory=str(inventory)).command("jcfix fix remove-pin --host sales --user pat", "posix")
+    words = shlex.split(fix)
+    limit = words[words.index("--limit") + 1]
+    selected = resolve_targets([], inventory, limit, run_resolver(tmp_path / "h.db"))
+    assert [t.name for t in selected] == ["sales"]
+    # The exact form takes no wildcards, and says what it wants when empty.
+    with pytest.raises(UsageError, match="matches none"):
+        resolve_targets([], inventory, "@=pc-*", run_resolver(tmp_path / "h.db"))
+    with pytest.raises(UsageError, match="write @=NAME"):
+        resolve_targets([], inventory, "@=", run_resolver(tmp_path / "h.db"))

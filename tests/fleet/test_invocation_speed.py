@@ -22,7 +22,7 @@ def test_fixes_for_many_hosts_build_the_command_tree_once(monkeypatch: pytest.Mo
     invocation._accepted_options.cache_clear()
     carried = Invocation("inv.yaml", {}, (("--port", "5986"),))
     commands = [carried.command(f"jcfix fix convert-msa --host lab-{n} --user maria") for n in range(100)]
-    assert commands[7] == "jcfix fix convert-msa -i inv.yaml --limit lab-7 --user maria --port 5986"
+    assert commands[7] == "jcfix fix convert-msa -i inv.yaml --limit @=lab-7 --user maria --port 5986"
     assert len(set(commands)) == 100
     assert len(builds) == 1  # one per host before: each build re-imports and re-builds the command asked for
     invocation._root_command.cache_clear()  # later tests build their own, from the real get_command

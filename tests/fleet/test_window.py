@@ -5,9 +5,11 @@ time out, and never pass its cap."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from toolkit.window import DEFAULT_FORKS, START_WINDOW, AdaptiveWindow, FixedWindow
+from toolkit.window import DEFAULT_FORKS, AdaptiveWindow, FixedWindow
 
 
 def simulate(
@@ -47,19 +49,32 @@ def test_at_wan_latency_it_grows_until_the_cpu_is_the_limit() -> None:
 
 
 def test_on_a_lan_the_cpu_is_the_limit_and_it_does_not_keep_a_big_window() -> None:
-    # 0.1 s per host, 50 hosts/s: the knee is 5 hosts; starting at 32, growing never pays.
+    # 0.1 s per host, 50 hosts/s: the knee is 5 hosts; it starts at the cap and every smaller window is as fast.
     window = AdaptiveWindow(cap=512)
+    assert window.limit == 512
     simulate(window, latency_s=0.1, cpu_rate=50.0, hosts=20000)
-    assert window.limit < START_WINDOW  # probing down kept a smaller window that finishes hosts as fast
-    assert all(size <= 2 * START_WINDOW for size, _ in window.history)  # one probe up at most, undone
+    assert window.limit <= 16  # probing down kept smaller windows that finish hosts as fast, down to the knee
+    sizes = [size for size, _ in window.history]
+    descent = sizes[: sizes.index(min(sizes)) + 1]
+    # One probe after another, no settling at each step: strictly smaller each period.
+    assert all(later < earlier for earlier, later in itertools.pairwise(descent))
+    assert all(size <= 16 for size in sizes[-5:])  # later probes up are undone
+
+
+def test_a_given_start_is_kept_within_the_cap_and_grows_while_latency_is_the_limit() -> None:
+    window = AdaptiveWindow(cap=512, start=16)
+    assert window.limit == 16
+    simulate(window, latency_s=2.0, cpu_rate=50.0, hosts=3000)
+    assert window.limit >= 64  # the knee is 100: doubling while the rate nearly doubles
+    assert AdaptiveWindow(cap=8, start=64).limit == 8
 
 
 def test_it_never_passes_the_cap() -> None:
     window = AdaptiveWindow(cap=40)
     simulate(window, latency_s=5.0, cpu_rate=1000.0, hosts=5000)
-    assert window.limit == 40
-    assert all(size <= 40 for size, _ in window.history)
-    assert AdaptiveWindow(cap=8).limit == 8  # the start is within the cap too
+    sizes = [size for size, _ in window.history]
+    assert max(sizes) == 40
+    assert sizes.count(40) >= 0.8 * len(sizes)  # latency is the limit: probes below the cap are undone
 
 
 def test_hosts_timing_out_shrink_it() -> None:
@@ -72,7 +87,7 @@ def test_hosts_timing_out_shrink_it() -> None:
 
 def test_adaptive_is_within_ten_percent_of_the_best_fixed_window_in_the_model() -> None:
     for latency_s in (0.2, 2.0):
-        best = min(_fixed_time(size, latency_s) for size in (8, 16, 32, 64, 128, 256))
+        best = min(_fixed_time(size, latency_s) for size in (8, 16, 32, 64, 128, 256, 512))
         adaptive = simulate(AdaptiveWindow(cap=512), latency_s=latency_s, cpu_rate=40.0, hosts=10000)
         assert adaptive <= best * 1.10, (latency_s, adaptive, best)
 

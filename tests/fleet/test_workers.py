@@ -72,6 +72,17 @@ def test_hosts_run_in_worker_processes_and_each_comes_back_once_as_the_parents_o
     assert after.ru_utime + after.ru_stime > children_cpu.ru_utime + children_cpu.ru_stime
 
 
+def test_a_report_made_on_a_copy_of_its_host_still_ends_that_host_at_once() -> None:
+    import copy
+
+    targets = _targets(40)
+    started = time.monotonic()
+    reports = list(run_hosts(targets, lambda t: _ok_report(copy.copy(t)), forks=8, processes=2, deadline_s=60))
+    assert sorted(r.target.name for r in reports) == [t.name for t in targets]
+    assert all(r.status == "ok" for r in reports)  # not "unreachable" after the deadline: mapped to its host
+    assert time.monotonic() - started < 30  # bound for a hang, not a timing: the deadline is 60 s
+
+
 def test_a_secret_in_a_report_comes_back_redacted() -> None:
     secret_step = Step(RENAME, RENAME.render({"UserName": "a", "NewName": "b", "RunId": "r1"}))
     object.__setattr__(secret_step.rendered, "parameters", {"Password": Secret("hunter2-not-for-pickles")})

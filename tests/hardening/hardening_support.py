@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from subprocess_env import environ_without_jcfix
+
 from toolkit.cli.app import build_command, main
 from toolkit.lab.constants import LAB_PASSWORD, LAB_USERNAME
 
@@ -54,7 +56,7 @@ def leaf_commands() -> list[tuple[tuple[str, ...], Any]]:
 
 def base_environment(tmp_path: Path) -> dict[str, str]:
     """A jcfix environment with no user config, lab credentials, and every data folder under ``tmp_path``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(
         JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,

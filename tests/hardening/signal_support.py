@@ -7,7 +7,6 @@ be sent signals and its exit code, stdout and files can be read as a user would.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from subprocess_env import environ_without_jcfix
 
 from toolkit.history.read import History, HostRow, RunRow
 from toolkit.lab.fleet import LAB_PASSWORD, LAB_USERNAME, LabFleet, write_inventory
@@ -57,7 +58,7 @@ def lab(tmp_path: Path, text: str, **kwargs: Any) -> Iterator[tuple[LabFleet, Pa
 
 def environment(tmp_path: Path, workers: int = 1) -> dict[str, str]:
     """A jcfix environment: lab credentials, no user config, the history in ``tmp_path``, ``workers`` processes."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+    env = environ_without_jcfix(keep=())
     env.update(
         JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,

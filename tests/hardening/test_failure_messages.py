@@ -7,7 +7,6 @@ name resolution and connect timeouts, which cannot be caused on loopback and are
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from badserver import bad_server, refused_port
+from subprocess_env import environ_without_jcfix
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from toolkit.lab import wsman as lab_wsman
@@ -153,7 +153,7 @@ def test_a_connect_timeout_keeps_urllib3s_words_without_its_classes() -> None:
 
 
 def _jcfix(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(JCFIX_CONFIG="/dev/null", JCFIX_USER=LAB_USERNAME, JCFIX_PASSWORD=LAB_PASSWORD)
     env.update(PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", COLUMNS="200")
     return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env, timeout=60)

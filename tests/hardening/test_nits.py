@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import typer
+from subprocess_env import environ_without_jcfix
 from typer import _click as click
 
 from toolkit.actions import get_action
@@ -182,7 +183,7 @@ POLICY_KEY = "HKEY_LOCAL_MACHINE\\" + SYSTEM_POLICY_SUBKEY
 
 
 def _jcfix_json(*args: str) -> tuple[int, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env.update(JCFIX_CONFIG="/dev/null", JCFIX_USER=LAB_USERNAME, JCFIX_PASSWORD=LAB_PASSWORD)
     env.update(PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", COLUMNS="200")
     done = subprocess.run(
@@ -215,3 +216,38 @@ def test_undoing_block_reenroll_leaves_the_registry_as_it_was(tmp_path: Path, se
         # A second undo changes nothing (the run is marked undone) and the key stays as it was.
         _jcfix_json("undo", "-i", str(inventory), "--run-id", "pin-1")
         assert readback.fingerprint(host)["registry"] == before
+
+
+@pytest.mark.parametrize(
+    ("scenario", "action", "user"), [("pin", "remove-pin", "pat"), ("picture", "remove-picture-password", "quinn")]
+)
+def test_undoing_block_reenroll_removes_every_key_level_it_created(
+    tmp_path: Path, scenario: str, action: str, user: str
+) -> None:
+    with LabFleet.from_scenario(scenario) as fleet:
+        inventory = tmp_path / "lab.yaml"
+        write_inventory(inventory, fleet.server.endpoints, fleet.hosts, fleet.certificate)
+        (host,) = fleet.hosts
+        registry = machine_of(host).state.registry
+        # SOFTWARE\Policies holds no Microsoft key: the fix creates Microsoft, Windows and System.
+        registry.drop("HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft")
+        registry.seed("HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Other", {"Keep": ("DWord", 1)})  # not jcfix's
+        before = _policies(readback.fingerprint(host)["registry"])
+        args = ("fix", action, "-i", str(inventory), "--user", user, "--block-reenroll", "--run-id", "b-1")
+        code, _ = _jcfix_json(*args)
+        assert code == ExitCode.CHANGED
+        assert readback.registry_key(host, POLICY_KEY) is not None
+        (record,) = [r for r in readback.backups(host, "b-1").values() if r["kind"] == "policy"]
+        assert record["entry"]["created_keys"] == [
+            "SOFTWARE\\Policies\\Microsoft", "SOFTWARE\\Policies\\Microsoft\\Windows", SYSTEM_POLICY_SUBKEY
+        ]
+        code, undone = _jcfix_json("undo", "-i", str(inventory), "--run-id", "b-1")
+        assert code == ExitCode.CHANGED, undone
+        assert registry.peek("HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft") is None
+        assert registry.peek("HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Other") is not None
+        assert _policies(readback.fingerprint(host)["registry"]) == before
+
+
+def _policies(registry: dict[str, Any]) -> dict[str, Any]:
+    """The policy keys of a registry fingerprint (a restored picture-password key differs in its SDDL)."""
+    return {path: key for path, key in registry.items() if "\\SOFTWARE\\Policies" in path}

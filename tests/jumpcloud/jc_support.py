@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from subprocess_env import environ_without_jcfix
 
 from toolkit.lab.fleet import LAB_PASSWORD, LAB_USERNAME, LabFleet, write_inventory
 from toolkit.lab.host import LabHost
@@ -28,7 +29,7 @@ class JcLab:
         return next(h for h in self.fleet.hosts if h.hostname == name)
 
     def env(self, **extra: str) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_")}
+        base = environ_without_jcfix(keep=())
         base.update(
             JCFIX_CONFIG="/dev/null",
             JCFIX_USER=LAB_USERNAME,

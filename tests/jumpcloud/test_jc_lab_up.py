@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from subprocess_env import environ_without_jcfix
 
 from toolkit.jumpcloud import api
 from toolkit.jumpcloud.client import JumpCloudClient, JumpCloudConfig
@@ -14,7 +15,7 @@ from toolkit.secrets import Secret
 
 
 def jcfix(*args: str, lab_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    env = environ_without_jcfix()
     env["JCFIX_LAB_DIR"] = str(lab_dir)
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=env, timeout=120

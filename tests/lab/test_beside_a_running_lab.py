@@ -9,7 +9,6 @@ already listens at the default address (a developer's own), the tests run beside
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from subprocess_env import environ_without_jcfix
 
 from toolkit.exitcodes import ExitCode
 from toolkit.lab.constants import CONTROL_PATH, DEFAULT_BASE_ADDRESS, LAB_PASSWORD, LAB_USERNAME
@@ -44,7 +44,7 @@ def _listening(address: str, port: int) -> bool:
 
 def _jcfix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS`` in a subprocess with the lab's credentials, no user config and ``env`` on top."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    base = environ_without_jcfix()
     base.update(
         JCFIX_CONFIG="/dev/null",
         JCFIX_USER=LAB_USERNAME,

@@ -6,14 +6,13 @@ import subprocess
 import sys
 
 import pytest
+from subprocess_env import environ_without_jcfix
 
 from toolkit.templates import PREVIEW_SEPARATOR
 
 
 def jcfix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k == "JCFIX_HISTORY"}
+    base = environ_without_jcfix()
     base["JCFIX_CONFIG"] = "/dev/null"
     return subprocess.run(
         [sys.executable, "-m", "toolkit", *args],

@@ -27,6 +27,7 @@ import pytest
 from kitfiles import read_summary
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
+from subprocess_env import environ_without_jcfix
 
 from toolkit.actions import get_action
 from toolkit.results import RawOutput
@@ -55,7 +56,7 @@ def jcfix(
     *args: str, user: str | None = None, password: str | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``jcfix ARGS -H HOST <JCFIX_TEST_ARGS>`` in a subprocess, with the test host's credentials."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("JCFIX_") or k.startswith("JCFIX_TEST_")}
+    base = environ_without_jcfix(keep=(), keep_prefix="JCFIX_TEST_")
     base.update(
         JCFIX_USER=user if user is not None else os.environ.get("JCFIX_TEST_USER", ""),
         JCFIX_PASSWORD=password if password is not None else os.environ.get("JCFIX_TEST_PASSWORD", ""),

@@ -84,7 +84,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
                 "--limit",
                 "-l",
                 help="Only these hosts: comma-separated host or group name patterns (pc-*,berlin); !PATTERN excludes;"
-                " @RUN:failed (or :changed, :all) are the hosts of a past run.",
+                " @RUN:failed (or :changed, :all) are the hosts of a past run; @=NAME is exactly host NAME.",
             ),
         ],
         None,
@@ -186,7 +186,12 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
     ),
     # 160: the adaptive window's cap (toolkit.window.DEFAULT_FORKS; not imported: start-up stays light).
     "forks": (
-        Annotated[int, _option("--forks", help="Most hosts at once (the window adapts up to it).", min=1, max=1024)],
+        Annotated[
+            int,
+            _option(
+                "--forks", help="Most hosts at once (the window starts there and adapts below it).", min=1, max=1024
+            ),
+        ],
         160,
     ),
     "dry_run": (

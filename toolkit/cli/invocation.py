@@ -64,13 +64,17 @@ class Invocation:
 
     def host_words(self, host: str) -> list[str]:
         """The words that select exactly ``host`` the way this invocation reached it."""
+        from toolkit.services.targeting import host_pattern  # here: the run history's modules load on use
+
         words: list[str] = []
         if self.inventory is not None:
             words += ["-i", self.inventory]
         if host in self.hosts:
             words += ["--host", self.hosts[host]]
         if self.inventory is not None:
-            words += ["--limit", host]  # only this host of the inventory (and of the --host ones)
+            # Only this host of the inventory (and of the --host ones): "--limit NAME" would also select
+            # the hosts of a group called NAME.
+            words += ["--limit", host_pattern(host)]
         return words or ["--host", host]
 
     def command_words(self, words: Sequence[str]) -> list[str]:

@@ -55,11 +55,13 @@ def _print_where(out: Console, hosts: Sequence[HostProgress]) -> None:
         # A stop's reason is shown on its user's row: the host's findings below do not say it twice.
         shown = {f"blocker {u.stopped}" for u in host.users if u.stopped}
         for index, user in enumerate(host.users):
-            style = "green" if user.done else "red" if user.stopped else "yellow"
+            style = "green" if user.done else "red" if user.stopped or host.given_up else "yellow"
             why = (user.stopped or "").partition(": ")[2] if user.stopped else "" if user.done else user.waiting_for
+            state = "host unreachable" if host.given_up and not user.done else user.describe()
+            why = "given up (error below)" if state == "host unreachable" and not user.stopped else why
             after: list[str | Text] = [f"fix: {user.fix}"] if user.fix else []
             after += [line for line in host.findings if line not in shown] if index == len(host.users) - 1 else []
-            rows.append(Row([host.name, user.jc_user, Text(user.describe(), style=style), why], after=after))
+            rows.append(Row([host.name, user.jc_user, Text(state, style=style), why], after=after))
     out.print("[bold]verify provisioned[/]")
     render_rows(out, columns, rows)
 
@@ -73,6 +75,7 @@ def _finish(out: Console, hosts: dict[str, HostProgress], output: str, outcome: 
         _print_where(out, progress)
         reports = [h.last_report for h in progress if h.last_report is not None]
         print_failures(reports, out)
+    unreachable = [f"{h.name}: {plural(h.unreachable_polls, 'poll')} in a row failed" for h in progress if h.given_up]
     stopped = [f"{u.jc_user}@{h.name}: {u.stop_code}" for h in progress for u in h.users if u.stopped and not u.done]
     stopped += [f"{h.name}: no JumpCloud user to wait for (notes above)" for h in progress if h.known and not h.users]
     if outcome == "interrupted":
@@ -84,10 +87,12 @@ def _finish(out: Console, hosts: dict[str, HostProgress], output: str, outcome: 
             file=sys.stderr,
         )
         return 130
-    if stopped:
-        for line in stopped:  # one line each: a fleet's list would not fit one line
-            print(f"jcfix: stopped: {line}", file=sys.stderr)
-        return ExitCode.BLOCKERS
+    for line in unreachable:  # one line each: a fleet's list would not fit one line
+        print(f"jcfix: unreachable: {line}", file=sys.stderr)
+    for line in stopped:
+        print(f"jcfix: stopped: {line}", file=sys.stderr)
+    if unreachable or stopped:
+        return ExitCode.UNREACHABLE if unreachable else ExitCode.BLOCKERS
     if outcome == "timeout":
         print(f"jcfix: gave up after {waited}: {pending_summary(hosts)}", file=sys.stderr)
         return ExitCode.TIMEOUT
@@ -147,7 +152,8 @@ def provisioned(
         except KeyboardInterrupt:
             return _finish(out, hosts, output, "interrupted", wait)
     all_done = all(h.done for h in hosts.values())
-    outcome = "done" if all_done else "stopped" if settled else "timeout"
+    given_up = any(h.given_up for h in hosts.values())
+    outcome = "done" if all_done else "timeout" if not settled else "unreachable" if given_up else "stopped"
     return _finish(out, hosts, output, outcome, wait)
 
 

@@ -5,6 +5,8 @@
   run) or, with ``--from-run RUN``, by the findings of that run in the run history.
 - ``--limit @RUN:failed`` (also ``@RUN:changed``, ``@RUN:all``): the hosts that failed or were unreachable
   (changed; were part of) in run RUN, by the run history; combined with the other ``--limit`` patterns.
+- ``--limit @=NAME``: exactly the host NAME (no wildcards, never a group of that name): the form the
+  suggested commands use, so that a fix printed for host ``sales`` does not also run on a group ``sales``.
 
 Bad expressions and run ids the history does not know are :class:`~toolkit.errors.UsageError` (exit 2).
 """
@@ -29,6 +31,13 @@ WHERE_KEYS = ("finding", "severity")
 RUN_SELECTIONS = ("failed", "changed", "all")
 _CODE = re.compile(r"[A-Za-z0-9_*?\[\]]+")
 _RUN_PATTERN = re.compile(r"@(?P<run>[^:]+)(?::(?P<kind>.*))?")
+# "@=NAME": one host by its exact name. "=" is not in a run id (RUN_ID_RE), so no run's pattern reads so.
+HOST_PATTERN_PREFIX = "@="
+
+
+def host_pattern(name: str) -> str:
+    """The ``--limit`` pattern that selects exactly the host ``name``: not a group, not a wildcard match."""
+    return HOST_PATTERN_PREFIX + name
 
 
 @dataclass(frozen=True)
@@ -109,11 +118,17 @@ def run_pattern(pattern: str) -> tuple[str, str] | None:
 
 
 def run_resolver(history_file: Path | None) -> Callable[[str], set[str]]:
-    """For :func:`toolkit.inventory.apply_limit`: a ``@RUN:kind`` pattern -> the host names it selects."""
+    """For :func:`toolkit.inventory.apply_limit`: a ``@RUN:kind`` or ``@=NAME`` pattern -> the host names it
+    selects."""
 
     resolved: dict[str, set[str]] = {}  # read once per pattern, not once per host
 
     def resolve(pattern: str) -> set[str]:
+        if pattern.startswith(HOST_PATTERN_PREFIX):
+            name = pattern[len(HOST_PATTERN_PREFIX) :].strip()
+            if not name:
+                raise UsageError(f"--limit {pattern!r}: write @=NAME, NAME a host's exact name")
+            return {name}
         if pattern not in resolved:
             parsed = run_pattern(pattern)
             if parsed is None:

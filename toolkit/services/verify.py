@@ -11,6 +11,10 @@ poll ends as soon as every user is done or stopped. Anything else that holds a u
 password, agent offline) may be fixed while the poll runs, so it is shown as what the user waits for.
 JumpCloud is read again before every poll: after a JumpCloud-side fix the poll sees the fix, then waits
 for the agent's next sync to create or take over the account.
+
+A host unreachable at :data:`UNREACHABLE_POLLS` polls in a row (refused, timed out, or a connection it
+accepted and then dropped: every ``unreachable`` error alike) is given up: not polled again, reported
+unreachable, and the poll ends once the other hosts are settled.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ STOP_CODES = frozenset(
     {"JC_USER_NOT_FOUND", "JC_USER_CASE_ONLY_MATCH", "NOT_BOUND_TO_DEVICE", "DEVICE_NOT_IN_JUMPCLOUD"}
 )
 NEXT_SYNC = "the agent's next sync"
+# Polls in a row a host may be unreachable before it is given up: a short outage (a reboot between two
+# polls) is waited out, a host that is down or drops every connection does not hold the wait till --wait.
+UNREACHABLE_POLLS = 3
 
 
 @dataclass
@@ -109,6 +116,12 @@ class HostProgress:
     polls: int = 0
     from_bindings: bool = False
     notes: list[str] = field(default_factory=list)
+    unreachable_polls: int = 0  # the last polls in a row that could not reach the host
+
+    @property
+    def given_up(self) -> bool:
+        """Unreachable at :data:`UNREACHABLE_POLLS` polls in a row: not polled again."""
+        return self.unreachable_polls >= UNREACHABLE_POLLS
 
     @property
     def known(self) -> bool:
@@ -121,8 +134,15 @@ class HostProgress:
 
     @property
     def settled(self) -> bool:
-        """Every user done or stopped, or nobody to wait for: the host is not polled again."""
-        return self.known and all(u.settled for u in self.users)
+        """Every user done or stopped, nobody to wait for, or the host given up: it is not polled again."""
+        return self.given_up or (self.known and all(u.settled for u in self.users))
+
+    @property
+    def status(self) -> str:
+        """``done``, ``unreachable`` (given up), ``stopped`` or ``waiting``."""
+        if self.done:
+            return "done"
+        return "unreachable" if self.given_up else "stopped" if self.settled else "waiting"
 
     def to_json(self) -> dict[str, Any]:
         """The host for ``--output json``: per-user state and reason, the last poll and its diagnosis."""
@@ -133,7 +153,7 @@ class HostProgress:
             error = {"category": failed[0].category, "message": failed[0].message} if failed else None
         return {
             "host": self.name,
-            "status": "done" if self.done else "stopped" if self.settled else "waiting",
+            "status": self.status,
             "users_from": "jumpcloud" if self.from_bindings else "given",
             "last_poll": report.status if report is not None else None,
             "polls": self.polls,
@@ -158,6 +178,8 @@ def update(progress: HostProgress, report: HostReport, service: DiagnoseService 
     service = service or DiagnoseService()
     progress.last_report = report
     progress.polls += 1
+    # Any unreachable error counts alike: whether the host refused, timed out or dropped what it accepted.
+    progress.unreachable_polls = progress.unreachable_polls + 1 if report.status == "unreachable" else 0
     result = report.results[0][1] if report.results else None
     if result is None or not isinstance(result.data, HostFacts):
         return
@@ -185,8 +207,13 @@ def update(progress: HostProgress, report: HostReport, service: DiagnoseService 
 
 
 def pending_summary(hosts: Mapping[str, HostProgress]) -> str:
-    """``user@host: state`` for every user not done yet."""
-    return ", ".join(f"{u.jc_user}@{h.name}: {u.describe()}" for h in hosts.values() for u in h.users if not u.done)
+    """``user@host: state`` for every user not done yet (``host unreachable`` while its last poll was)."""
+    return ", ".join(
+        f"{u.jc_user}@{h.name}: {'host unreachable' if h.unreachable_polls else u.describe()}"
+        for h in hosts.values()
+        for u in h.users
+        if not u.done
+    )
 
 
 def wait_provisioned(
@@ -203,7 +230,8 @@ def wait_provisioned(
     """Poll the hosts not settled yet until every user is done or stopped (True) or ``wait_s`` has passed (False).
 
     ``only(names)``: ``fleet`` limited to those hosts. ``on_wait`` gets the summary of who is still
-    pending before each pause. True does not mean every user is done: a stopped user ends the wait too.
+    pending before each pause. True does not mean every user is done: a stopped user or a host given up
+    (unreachable :data:`UNREACHABLE_POLLS` polls in a row) ends the wait too.
     """
     from toolkit.actions import get_action
 
