@@ -24,7 +24,7 @@ _log = logging.getLogger("jcfix.window")
 
 __all__ = ["DEFAULT_FORKS", "START_WINDOW", "AdaptiveWindow", "FixedWindow", "HostWindow"]
 
-DEFAULT_FORKS = 160  # the most hosts at once unless --forks says otherwise (toolkit/cli/connection.py too)
+DEFAULT_FORKS = 256  # the most hosts at once unless --forks says otherwise (toolkit/cli/connection.py too)
 START_WINDOW: int | None = None  # where an adaptive window starts; None: at its cap (see AdaptiveWindow)
 GROW_FAST = 2.0  # the rate nearly doubled with the last growth: latency-bound, double again
 GROW = 1.5

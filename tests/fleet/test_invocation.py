@@ -18,7 +18,7 @@ def _values(**given: Any) -> dict[str, Any]:
         "host": None, "inventory": None, "limit": None, "login_user": None, "port": None, "http": None,
         "auth": None, "ca_cert": None, "no_cert_validation": False, "cert_pem": None, "cert_key_pem": None,
         "connect_timeout": None, "read_timeout": None, "operation_timeout": None, "deadline": None,
-        "config": None, "junit": None, "html": None, "history": None, "via": "winrm", "forks": 160,
+        "config": None, "junit": None, "html": None, "history": None, "via": "winrm", "forks": 256,
         "dry_run": False,
     }  # fmt: skip
     return {**base, **given}

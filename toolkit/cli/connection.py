@@ -184,7 +184,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         DEFAULT_TRANSPORT,
     ),
-    # 160: the adaptive window's cap (toolkit.window.DEFAULT_FORKS; not imported: start-up stays light).
+    # 256: the adaptive window's cap (toolkit.window.DEFAULT_FORKS; not imported: start-up stays light).
     "forks": (
         Annotated[
             int,
@@ -192,7 +192,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
                 "--forks", help="Most hosts at once (the window starts there and adapts below it).", min=1, max=1024
             ),
         ],
-        160,
+        256,
     ),
     "dry_run": (
         Annotated[

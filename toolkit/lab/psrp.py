@@ -22,6 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from psrpcore import (
@@ -30,7 +31,6 @@ from psrpcore import (
     PSRPPayload,
     ResetRunspaceStateEvent,
     ServerPipeline,
-    ServerRunspacePool,
     SetMaxRunspacesEvent,
     SetMinRunspacesEvent,
     StreamType,
@@ -41,6 +41,7 @@ from psrpcore.types import (
     ErrorRecord,
     NETException,
     PipelineState,
+    ProgressRecordMsg,
     ProgressRecordType,
     PSInvocationState,
     PSRPMessageType,
@@ -51,6 +52,7 @@ from toolkit.lab import engine
 from toolkit.lab.host import LabHost
 from toolkit.lab.hostmachine import machine_of
 from toolkit.lab.powershell import Runspace
+from toolkit.lab.psrpcache import CachingRunspacePool
 from toolkit.lab.wsman import WSManFault, operation_timeout
 
 FRAGMENT_HEADER_SIZE = 21  # object id (8), fragment id (8), flags (1), length (4)
@@ -109,12 +111,18 @@ def error_record(error: engine.LabError) -> ErrorRecord:
 
 def application_private_data(host: LabHost) -> dict[str, object]:
     """The ``PSVersionTable`` a Windows PowerShell 5.1 endpoint sends when a pool opens."""
-    build = host.ps_version.split(".", 2)[2] if host.ps_version.count(".") >= 2 else "0.0"
+    return _private_data(host.ps_version)
+
+
+@lru_cache(maxsize=64)
+def _private_data(ps_version: str) -> dict[str, object]:
+    """Built once per version (read only: psrpcore serialises it; its defaults are already set here)."""
+    build = ps_version.split(".", 2)[2] if ps_version.count(".") >= 2 else "0.0"
     return {
         "PSVersionTable": {
-            "PSVersion": PSVersion(host.ps_version),
+            "PSVersion": PSVersion(ps_version),
             "PSEdition": "Desktop",
-            "PSCompatibleVersions": [PSVersion(v) for v in ("1.0", "2.0", "3.0", "4.0", "5.0", host.ps_version)],
+            "PSCompatibleVersions": [PSVersion(v) for v in ("1.0", "2.0", "3.0", "4.0", "5.0", ps_version)],
             "CLRVersion": PSVersion("4.0.30319.42000"),
             "BuildVersion": PSVersion(f"10.0.{build}"),
             "WSManStackVersion": PSVersion("3.0"),
@@ -122,6 +130,13 @@ def application_private_data(host: LabHost) -> dict[str, object]:
             "SerializationVersion": PSVersion("1.1.0.1"),
         }
     }
+
+
+def _first_use_progress() -> ProgressRecordMsg:
+    """The progress record the first pipeline of a Windows PowerShell runspace reports (module preparation)."""
+    return ProgressRecordMsg(Activity="Preparing modules for first use.", ActivityId=0, StatusDescription=" ",
+                             CurrentOperation=None, ParentActivityId=-1, PercentComplete=-1,
+                             Type=ProgressRecordType.Completed, SecondsRemaining=-1)
 
 
 @dataclass
@@ -159,7 +174,8 @@ class LabShell:
         self.shell_id = shell_id
         self.resource_uri = resource_uri
         self.idle_timeout_s = idle_timeout_s
-        self.pool = ServerRunspacePool(application_private_data=application_private_data(host))
+        self.pool = CachingRunspacePool(application_private_data=application_private_data(host),
+                                        private_data_key=host.ps_version)
         self.pool_chunks: deque[bytes] = deque()
         self.pool_changed = asyncio.Event()
         self.channels: dict[uuid.UUID, PipelineChannel] = {}
@@ -261,9 +277,8 @@ class LabShell:
         pipeline = channel.pipeline
         if self._pipelines_run == 0:
             # The first pipeline of a Windows PowerShell runspace reports module preparation.
-            pipeline.write_progress(
-                "Preparing modules for first use.", 0, " ", record_type=ProgressRecordType.Completed
-            )
+            self.pool.prepare_constant("first use", _first_use_progress, PSRPMessageType.ProgressRecord,
+                                       pipeline.pipeline_id)
         self._pipelines_run += 1
         for text in result.output:
             pipeline.write_output(text)

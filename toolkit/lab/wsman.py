@@ -123,33 +123,47 @@ class WSManRequest:
         return self.action.rsplit("/", 1)[-1]
 
 
+def _tag(prefix: str, name: str) -> str:
+    return f"{{{NS[prefix]}}}{name}"
+
+
+# Clark names, matched directly: ElementTree's prefixed paths re-resolve the namespace map on every find.
+_HEADER, _BODY = _tag("s", "Header"), _tag("s", "Body")
+_SELECTOR_SET, _SELECTOR = _tag("wsman", "SelectorSet"), _tag("wsman", "Selector")
+_OPTION_SET, _OPTION = _tag("wsman", "OptionSet"), _tag("wsman", "Option")
+
+
 def parse_request(data: bytes) -> WSManRequest:
     """Parse a SOAP envelope; raises :class:`WSManFault` when it is not one the lab understands."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise WSManFault(CODE_INTERNAL, "w:SchemaValidationError", f"The request is not valid XML: {exc}") from None
-    header = root.find("s:Header", NS)
+    header = root.find(_HEADER)
     if header is None:
         raise WSManFault(CODE_INTERNAL, "w:SchemaValidationError", "The request has no SOAP header.", sender=True)
+    first: dict[str, ET.Element] = {}
+    for child in header:
+        first.setdefault(child.tag, child)
 
-    def text(path: str) -> str:
-        element = header.find(path, NS)
+    def text(prefix: str, name: str) -> str:
+        element = first.get(_tag(prefix, name))
         return (element.text or "").strip() if element is not None else ""
 
-    max_size = text("wsman:MaxEnvelopeSize")
+    max_size = text("wsman", "MaxEnvelopeSize")
     request = WSManRequest(
-        action=text("wsa:Action"),
-        message_id=text("wsa:MessageID"),
-        resource_uri=text("wsman:ResourceURI"),
-        operation_timeout_s=parse_duration(text("wsman:OperationTimeout"), 60.0),
+        action=text("wsa", "Action"),
+        message_id=text("wsa", "MessageID"),
+        resource_uri=text("wsman", "ResourceURI"),
+        operation_timeout_s=parse_duration(text("wsman", "OperationTimeout"), 60.0),
         max_envelope_size=int(max_size) if max_size.isdigit() else 153600,
     )
-    for selector in header.findall("wsman:SelectorSet/wsman:Selector", NS):
-        request.selectors[selector.get("Name", "")] = (selector.text or "").strip()
-    for option in header.findall("wsman:OptionSet/wsman:Option", NS):
-        request.options[option.get("Name", "")] = (option.text or "").strip()
-    body = root.find("s:Body", NS)
+    for table, set_tag, item_tag in ((request.selectors, _SELECTOR_SET, _SELECTOR),
+                                     (request.options, _OPTION_SET, _OPTION)):
+        for group in header.iterfind(set_tag):
+            for item in group.iterfind(item_tag):
+                table[item.get("Name", "")] = (item.text or "").strip()
+    body = root.find(_BODY)
     if body is not None and len(body):
         request.body = body[0]
     return request

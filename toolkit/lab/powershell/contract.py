@@ -30,7 +30,15 @@ class CaseInsensitiveDict(dict[str, Any]):
         self._keys = keys
         if not items:
             return
-        pairs = items.items() if type(items) is dict or isinstance(items, Mapping) else items
+        if isinstance(items, dict):
+            # Built in C: when no two keys differ only in case, each key is its own first spelling.
+            keys = dict(zip(map(str.lower, items), items, strict=True))
+            if len(keys) == len(items):
+                self._keys = keys
+                dict.update(self, items)
+                return
+            keys = self._keys = {}
+        pairs = items.items() if isinstance(items, Mapping) else items
         store = dict.__setitem__
         for key, value in pairs:
             store(self, keys.setdefault(key.lower(), key), value)
@@ -54,6 +62,20 @@ class CaseInsensitiveDict(dict[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default  # noqa: SIM401 (self.get would recurse)
+
+
+class _EmptyMembers(CaseInsensitiveDict):
+    """An empty member table that refuses changes (shared by every object without methods)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise TypeError("this object has no method table to change")
+
+    def __delitem__(self, key: str) -> None:
+        raise KeyError(key)
+
+
+NO_METHODS: CaseInsensitiveDict = _EmptyMembers()
+NOTHING_SETTABLE: frozenset[str] = frozenset()
 
 
 class DotNetObject:
@@ -82,9 +104,10 @@ class DotNetObject:
             names.append("System.Object")
         self.type_names: tuple[str, ...] = tuple(names)
         self.properties = CaseInsensitiveDict(properties or {})
-        self.methods = CaseInsensitiveDict(methods or {})
+        # Most objects have no methods or settable properties: share one empty, read-only value for them.
+        self.methods = CaseInsensitiveDict(methods) if methods else NO_METHODS
         self._to_string = to_string
-        self.settable = {name.lower() for name in settable}
+        self.settable = frozenset(name.lower() for name in settable) if settable else NOTHING_SETTABLE
         self.lab: dict[str, Any] = {}
 
     def get(self, name: str) -> Any:

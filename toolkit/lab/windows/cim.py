@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from toolkit.lab.powershell.contract import DotNetObject
@@ -282,8 +283,11 @@ def _condition(text: str) -> Callable[[DotNetObject], bool]:
     return test
 
 
+@lru_cache(maxsize=256)
 def parse_filter(text: str) -> Callable[[DotNetObject], bool]:
-    """A WQL WHERE clause: comparisons joined by AND, then OR (no parentheses: the forms scripts use)."""
+    """A WQL WHERE clause: comparisons joined by AND, then OR (no parentheses: the forms scripts use).
+
+    Parsed once per text (a pure function of it; a query that does not parse raises every time)."""
     alternatives = []
     for branch in re.split(r"\s+OR\s+", text.strip(), flags=re.IGNORECASE):
         tests = [_condition(part) for part in re.split(r"\s+AND\s+", branch, flags=re.IGNORECASE)]

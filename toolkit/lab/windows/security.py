@@ -16,6 +16,7 @@ Only what the lab needs, modelled on Windows' own rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 SYSTEM = "S-1-5-18"
 LOCAL_SERVICE = "S-1-5-19"
@@ -215,9 +216,16 @@ def inherit(parent: SecurityDescriptor, owner: str, is_container: bool) -> Secur
     CREATOR OWNER ACEs become ACEs for the new owner; an ACE that keeps propagating also stays as an
     inherit-only CREATOR OWNER ACE for grandchildren.
     """
+    return SecurityDescriptor(owner, list(_inherited_dacl(tuple(parent.dacl), owner, is_container)), protected=False)
+
+
+@lru_cache(maxsize=4096)
+def _inherited_dacl(parent_dacl: tuple[Ace, ...], owner: str, is_container: bool) -> tuple[Ace, ...]:
+    """The inherited ACEs, computed once per parent DACL, owner and kind: a pure function of them. Aces are
+    immutable, so every machine's nodes share them (fewer objects for the lab to build and its GC to scan)."""
     dacl: list[Ace] = []
     flag = 1 if is_container else 2
-    for ace in parent.dacl:
+    for ace in parent_dacl:
         no_propagate = bool(ace.propagation & 1)
         if not ace.inheritance & flag:
             if is_container and ace.inheritance & 2 and not no_propagate:
@@ -235,7 +243,7 @@ def inherit(parent: SecurityDescriptor, owner: str, is_container: bool) -> Secur
             dacl.append(Ace(effective_sid, ace.rights, ace.allow, ace.inheritance, 0, inherited=True))
         else:
             dacl.append(Ace(effective_sid, ace.rights, ace.allow, inherited=True))
-    return SecurityDescriptor(owner, dacl, protected=False)
+    return tuple(dacl)
 
 
 def with_inherited(explicit: SecurityDescriptor, parent: SecurityDescriptor, is_container: bool) -> SecurityDescriptor:
