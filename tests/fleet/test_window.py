@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from toolkit.window import DEFAULT_FORKS, AdaptiveWindow, FixedWindow
+from toolkit.window import DEFAULT_FORKS, REPROBE_PERIODS, AdaptiveWindow, FixedWindow
 
 
 def simulate(
@@ -55,7 +55,8 @@ def test_on_a_lan_the_cpu_is_the_limit_and_it_does_not_keep_a_big_window() -> No
     simulate(window, latency_s=0.1, cpu_rate=50.0, hosts=20000)
     assert window.limit <= 16  # probing down kept smaller windows that finish hosts as fast, down to the knee
     sizes = [size for size, _ in window.history]
-    descent = sizes[: sizes.index(min(sizes)) + 1]
+    assert sizes[:REPROBE_PERIODS] == [512] * REPROBE_PERIODS  # no probe down at once (a WAN run would pay for it)
+    descent = sizes[REPROBE_PERIODS - 1 : sizes.index(min(sizes)) + 1]
     # One probe after another, no settling at each step: strictly smaller each period.
     assert all(later < earlier for earlier, later in itertools.pairwise(descent))
     assert all(size <= 16 for size in sizes[-5:])  # later probes up are undone
@@ -79,8 +80,8 @@ def test_it_never_passes_the_cap() -> None:
 
 def test_hosts_timing_out_shrink_it() -> None:
     window = AdaptiveWindow(cap=512)
-    now = simulate(window, latency_s=2.0, cpu_rate=50.0, hosts=3000)
-    grown = window.limit
+    now = simulate(window, latency_s=2.0, cpu_rate=50.0, hosts=8000)
+    grown = window.limit  # settled near the knee (100) from its start at the cap
     simulate(window, latency_s=2.0, cpu_rate=50.0, hosts=600, timeout_share=0.25, start=now)
     assert window.limit < grown
 
