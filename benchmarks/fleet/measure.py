@@ -103,6 +103,7 @@ def row(
         "peak_rss_mb": round(sampler.peak_rss_kib / 1024, 1),
         "peak_pss_mb": round(sampler.peak_pss_kib / 1024, 1),
         "peak_fds": sampler.peak_fds,
+        "machine_busy_cores": round(sampler.machine_busy_cores(), 2),
         "peak_tcp": sampler.peak_tcp if sampler.count_tcp else None,
         "samples": sampler.samples,
         "statuses": statuses,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from pathlib import Path
@@ -92,6 +93,24 @@ def descriptors(pid: int, tcp: set[str] | None) -> tuple[int, int]:
     return len(names), sockets
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks, from /proc/stat's ``cpu`` line."""
+    try:
+        fields = [int(v) for v in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already inside user
+    return total - idle, total
+
+
+def busy_cores(marks: list[tuple[int, int]], cpus: int) -> list[float]:
+    """Cores busy over each interval between successive ``(busy, total)`` marks."""
+    return [
+        cpus * (b2 - b1) / (t2 - t1) for (b1, t1), (b2, t2) in itertools.pairwise(marks) if t2 > t1
+    ]
+
+
 class TreeSampler:
     """Samples a process tree every ``interval_s`` in a thread: peak of the SUMS over the tree.
 
@@ -106,6 +125,7 @@ class TreeSampler:
         self.count_tcp = count_tcp
         self.peak_rss_kib = self.peak_pss_kib = self.peak_fds = self.peak_tcp = self.peak_processes = 0
         self.samples = 0
+        self.machine_marks: list[tuple[int, int]] = []  # (busy, total) ticks of the whole machine, ~1 per second
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tree-sampler", daemon=True)
 
@@ -132,9 +152,18 @@ class TreeSampler:
         self.samples += 1
 
     def _run(self) -> None:
+        every = max(1, round(1.0 / self.interval_s))
         while not self._stop.is_set():
+            if self.samples % every == 0:
+                self.machine_marks.append(machine_jiffies())
             self.sample()
             self._stop.wait(self.interval_s)
+
+    def machine_busy_cores(self) -> float:
+        """The median of the machine's busy cores per ~1 s of the run (every process, the lab's too): the
+        steady state, not diluted by the run's start and end as CPU time over the whole wall time is."""
+        per_second = sorted(busy_cores(self.machine_marks, os.cpu_count() or 1))
+        return per_second[len(per_second) // 2] if per_second else 0.0
 
     def stop(self) -> None:
         self._stop.set()

@@ -23,7 +23,7 @@ TARGET_KEYS = {
 RUN_KEYS = {
     "variant", "combo", "latency_ms", "hosts", "window", "wall_s", "hosts_per_min", "cpu_ms_per_host",
     "cores_used", "workers", "requests_per_host", "protocol_minimum", "peak_rss_mb", "peak_fds", "statuses",
-    "accounted", "all_accounted",
+    "accounted", "all_accounted", "machine_busy_cores",
 }  # fmt: skip
 SMALLEST = (
     "--quick", "--hosts", "6", "--latencies", "0", "--combos", "basic-http", "--adaptive-combo", "basic-http",
@@ -65,6 +65,14 @@ def test_smallest_run_reports_every_target(tmp_path: Path) -> None:
     assert faults["peak_tcp"] is not None
     # Not judged at this size: the headline target needs 10,000 hosts at 200 ms.
     assert next(t for t in document["targets"] if t["key"] == "scale-wall")["met"] is None
+
+
+def test_busy_cores_are_per_interval_and_skip_intervals_without_ticks() -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from fleet.sampler import busy_cores
+
+    marks = [(0, 0), (50, 100), (150, 200), (150, 200), (160, 300)]
+    assert busy_cores(marks, 2) == [1.0, 2.0, 0.2]
 
 
 def test_bad_option_is_refused_before_anything_starts() -> None:
